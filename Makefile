@@ -1,0 +1,63 @@
+# Fairway: every task a person does has a target here.
+SHELL := /bin/bash
+RUN := .run
+PYTHON ?= python3.11
+UV := $(RUN)/tools/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: install up down status test test-unit test-e2e bench lint format demo topics schemas clean
+
+# uv lives in a small bootstrap venv of its own, so a fresh machine needs nothing but Python 3.11.
+$(UV):
+	@command -v $(PYTHON) >/dev/null || { echo "Fairway needs $(PYTHON) on PATH"; exit 1; }
+	@mkdir -p $(RUN)
+	$(PYTHON) -m venv $(RUN)/tools
+	$(RUN)/tools/bin/pip install -q uv
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml)
+	$(UV) sync --all-packages --frozen --python $(PYTHON)
+	@touch $@
+
+install: $(VENV)/.synced
+
+up: install ## start the whole platform on embedded defaults, with the demo club flowing through it
+	$(VENV)/bin/fairway platform up
+
+down: ## stop every process `make up` started
+	$(VENV)/bin/fairway platform down
+
+status: install
+	$(VENV)/bin/fairway platform status
+
+demo: up
+
+test: install lint ## the whole suite: unit, integration and e2e, against real PostgreSQL and the real broker
+	$(PY) -m pytest libs services tools tests/e2e $(PYTEST_ARGS)
+
+test-unit: install
+	$(PY) -m pytest libs services tools $(PYTEST_ARGS)
+
+test-e2e: install
+	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+bench: install ## print throughput and latency figures for this machine
+	$(PY) -m fairway_cli.bench
+
+lint: install
+	$(VENV)/bin/ruff check libs services tools tests
+	$(VENV)/bin/mypy libs/events/src libs/schemas/src
+
+format: install
+	$(VENV)/bin/ruff format libs services tools tests
+	$(VENV)/bin/ruff check --fix libs services tools tests
+
+topics: install
+	$(VENV)/bin/fairway topics create
+
+schemas: install ## commit the JSON Schema of every new event version
+	$(VENV)/bin/fairway schemas write
+
+clean: down
+	rm -rf $(RUN) $(VENV)

@@ -1,0 +1,194 @@
+"""The service chassis: one process serving a FastAPI app and FastStream Kafka consumers, plus the outbox
+relay. A service declares its routers, consumers and RPC operations; the chassis does the wiring.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from fairway_chassis.auth import TokenVerifier
+from fairway_chassis.db import ensure_database, make_engine, make_sessionmaker, migrate
+from fairway_chassis.errors import install_error_handlers
+from fairway_chassis.logging import configure_logging
+from fairway_chassis.observability import TracingMiddleware, metrics_endpoint
+from fairway_chassis.settings import ServiceSettings
+from fairway_events.catalogue import TopicNames
+from fairway_events.consumer import BatchHandler, EventConsumer
+from fairway_events.kafka import create_topics, make_producer, wait_for_broker
+from fairway_events.outbox import OutboxRelay
+from fairway_events.rpc import RpcClient, RpcServer
+
+log = structlog.get_logger("fairway.chassis")
+
+
+@dataclass
+class Runtime:
+    """What a running service holds; endpoints reach it as `request.app.state.runtime`."""
+
+    settings: ServiceSettings
+    topics: TopicNames
+    broker: KafkaBroker
+    verifier: TokenVerifier
+    engine: AsyncEngine | None = None
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None
+    producer: AIOKafkaProducer | None = None
+    rpc: RpcClient | None = None
+    relay: OutboxRelay | None = None
+    consumers: list[EventConsumer] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ConsumerSpec:
+    name: str
+    topics: list[str]
+    handler: BatchHandler
+    handles: set[str] | None = None
+    max_records: int = 500
+
+
+Hook = Callable[[Runtime], Awaitable[None]]
+
+
+@dataclass
+class ServiceDefinition:
+    name: str
+    settings: ServiceSettings
+    migrations_dir: Path
+    routers: list[APIRouter] = field(default_factory=list)
+    consumers: list[ConsumerSpec] = field(default_factory=list)
+    rpc_servers: list[RpcServer] = field(default_factory=list)
+    rpc_client: bool = False
+    on_startup: list[Hook] = field(default_factory=list)
+    background: list[Hook] = field(default_factory=list)  # long-running loops, cancelled on stop
+    on_shutdown: list[Hook] = field(default_factory=list)
+    description: str = ""
+
+
+def create_service(defn: ServiceDefinition) -> FastAPI:
+    s = defn.settings
+    topics = TopicNames(s.topic_prefix)
+    broker = KafkaBroker(s.kafka_bootstrap, client_id=f"fairway-{defn.name}", logger=None,
+                         enable_idempotence=False, acks="all")
+    runtime = Runtime(
+        settings=s, topics=topics, broker=broker,
+        verifier=TokenVerifier(secret=s.jwt_secret, algorithm=s.jwt_algorithm, jwks_url=s.jwks_url,
+                               audience=s.jwt_audience),
+    )
+    for spec in defn.consumers:
+        consumer = EventConsumer(
+            name=spec.name, topics=spec.topics, handler=spec.handler, handles=spec.handles, topic_names=topics,
+            max_attempts=s.consumer_max_attempts, tenants=set(s.tenants) if s.tenants else None,
+            max_records=spec.max_records,
+        )
+        consumer.attach(broker, session_timeout_ms=s.kafka_session_timeout_ms,
+                        heartbeat_interval_ms=max(100, s.kafka_session_timeout_ms // 6))
+        runtime.consumers.append(consumer)
+    for server in defn.rpc_servers:
+        server.topics = topics
+        server.attach(broker)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(defn.name, s.log_level, s.log_json)
+        url = s.service_database_url
+        await ensure_database(url)
+        await migrate(defn.migrations_dir, url)
+        runtime.engine = make_engine(url, s.db_pool_size)
+        runtime.sessionmaker = make_sessionmaker(runtime.engine)
+        await wait_for_broker(s.kafka_bootstrap)
+        await create_topics(s.kafka_bootstrap, topics)
+        runtime.producer = make_producer(s.kafka_bootstrap, client_id=f"fairway-{defn.name}")
+        await runtime.producer.start()
+        for c in runtime.consumers:
+            c.bind(runtime.sessionmaker, runtime.producer)
+        for server in defn.rpc_servers:
+            server.producer = runtime.producer
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            if defn.rpc_client:
+                runtime.rpc = RpcClient(s.kafka_bootstrap, runtime.producer, topics)
+                await runtime.rpc.start()
+            for hook in defn.on_startup:
+                await hook(runtime)
+            await broker.start()
+            if s.run_relay:
+                runtime.relay = OutboxRelay(runtime.engine, runtime.producer, topics, service=defn.name)
+                tasks.append(asyncio.create_task(runtime.relay.run(), name=f"{defn.name}-relay"))
+            tasks += [asyncio.create_task(b(runtime), name=f"{defn.name}-bg") for b in defn.background]
+            log.info("service started", port=s.port, database=s.db_name, topic_prefix=s.topic_prefix)
+            yield
+        finally:
+            if runtime.relay:
+                runtime.relay.stop()
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for hook in defn.on_shutdown:
+                await hook(runtime)
+            await broker.stop()
+            if runtime.rpc:
+                await runtime.rpc.stop()
+            await runtime.producer.stop()
+            await runtime.engine.dispose()
+
+    app = FastAPI(title=f"Fairway {defn.name}", description=defn.description, version="0.1.0", lifespan=lifespan)
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.add_middleware(TracingMiddleware, service=defn.name)
+    metrics_endpoint(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": defn.name}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            assert runtime.engine is not None
+            async with asyncio.timeout(2):
+                async with runtime.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # report, do not raise: this is a probe
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        try:
+            assert runtime.producer is not None
+            async with asyncio.timeout(2):
+                await runtime.producer.client.fetch_all_metadata()
+            checks["broker"] = "ok"
+        except Exception as exc:
+            checks["broker"] = f"unreachable: {type(exc).__name__}"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)
+
+    @app.get("/asyncapi.json", include_in_schema=False)
+    async def asyncapi() -> JSONResponse:
+        spec = AsyncAPI(broker, title=f"Fairway {defn.name}", version="0.1.0").to_specification()
+        return JSONResponse(spec.to_jsonable())
+
+    for router in defn.routers:
+        app.include_router(router)
+    return app
+
+
+def serve(app_factory: Callable[[], FastAPI], settings: ServiceSettings) -> None:
+    """Run one service process (used by `python -m fairway_<service>`)."""
+    import uvicorn
+
+    uvicorn.run(app_factory(), host=settings.host, port=settings.port, log_config=None, access_log=False,
+                lifespan="on")

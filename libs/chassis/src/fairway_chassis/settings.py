@@ -1,0 +1,107 @@
+"""Service settings: one env prefix per service (FAIRWAY_IDENTITY_...), platform-wide fallbacks (FAIRWAY_...).
+
+Settings refuse to start on bad config: a placeholder or short JWT secret, a non-PostgreSQL URL, a broker
+address without a port.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "dev", "test", "jwt-secret", ""}
+
+
+class ServiceSettings(BaseSettings):
+    """Subclass per service and set `model_config = SettingsConfigDict(env_prefix="FAIRWAY_<NAME>_")`."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+    service_name: ClassVar[str] = "service"
+    default_port: ClassVar[int] = 8000
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)
+    # A server URL (database name appended) or a full URL with a database.
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    database_name: str | None = None
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    topic_prefix: str = ""
+    # Tansu holds a new group member for half the session timeout before it assigns partitions.
+    kafka_session_timeout_ms: int = Field(default=10000, ge=1000, le=300000)
+    jwt_secret: str | None = None
+    jwt_algorithm: str = "HS256"
+    jwks_url: str | None = None
+    jwt_audience: str | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+    tenants: list[str] | None = None  # when set, events of other tenants are dead-lettered
+    run_relay: bool = True
+    consumer_max_attempts: int = Field(default=3, ge=1, le=20)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        platform_env = EnvSettingsSource(settings_cls, env_prefix="FAIRWAY_")
+        return init_settings, env_settings, platform_env, file_secret_settings
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres(cls, v: str) -> str:
+        if not v.startswith(("postgresql://", "postgresql+asyncpg://", "postgres://")):
+            raise ValueError("must be a PostgreSQL URL (postgresql+asyncpg://user@host:port/db)")
+        return re.sub(r"^(postgresql|postgres)://", "postgresql+asyncpg://", v)
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _bootstrap(cls, v: str) -> str:
+        for part in v.split(","):
+            if not re.fullmatch(r"[\w.\-]+:\d{2,5}", part.strip()):
+                raise ValueError(f"broker address {part!r} must be host:port")
+        return v
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        if v and not re.fullmatch(r"[A-Za-z0-9._-]+", v):
+            raise ValueError("topic prefix may hold letters, digits, '.', '_' and '-' only")
+        return v
+
+    @model_validator(mode="after")
+    def _auth(self) -> ServiceSettings:
+        if self.jwks_url:
+            if self.jwt_algorithm not in {"RS256", "RS384", "RS512", "ES256"}:
+                raise ValueError("jwks_url needs an asymmetric jwt_algorithm such as RS256")
+        else:
+            s = self.jwt_secret or ""
+            if s.lower() in PLACEHOLDER_SECRETS or len(s) < 32:
+                raise ValueError(
+                    "jwt_secret must be set to a random value of at least 32 characters "
+                    "(FAIRWAY_JWT_SECRET), or configure jwks_url for RS256"
+                )
+        if self.port == 0:
+            self.port = self.default_port
+        return self
+
+    @property
+    def db_name(self) -> str:
+        return self.database_name or f"fairway_{self.service_name.replace('-', '_')}"
+
+    @property
+    def service_database_url(self) -> str:
+        """The URL of this service's own database on the configured server."""
+        base, _, _ = self.database_url.rpartition("/")
+        return f"{base}/{self.db_name}"
+
+    def public(self) -> dict[str, Any]:
+        d = self.model_dump()
+        d["jwt_secret"] = "***" if self.jwt_secret else None
+        return d

@@ -1,0 +1,75 @@
+"""The topic catalogue as code: every topic Fairway reads or writes, its key, partitions, retention and DLQ.
+
+Topic names can carry a prefix (`FAIRWAY_TOPIC_PREFIX`), so several environments, or several tests,
+share one cluster without seeing each other's events.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    partitions: int
+    key: str
+    retention_days: int
+    description: str
+    owner: str
+
+    @property
+    def dlq(self) -> str:
+        return f"{self.name}.dlq"
+
+
+TOPICS: tuple[Topic, ...] = (
+    # Upstream systems: Fairway only reads these.
+    Topic("scl.events", 6, "person key", 30, "SCL memberships, tiers and payments (upstream contract v1)", "scl"),
+    Topic("teetime.events", 6, "person key", 30, "TeeTime players, bookings, rounds, handicaps, competitions", "teetime"),
+    Topic("messaging.events", 6, "person key", 30, "Messaging delivery events and consent changes", "messaging"),
+    # Fairway's own domain events, one topic per owning service.
+    Topic("crm.identity", 6, "profile id", 30, "profile lifecycle, links, merges, consent mirror, erasure", "identity"),
+    Topic("crm.timeline", 6, "profile id", 30, "activity counters per profile", "timeline"),
+    Topic("crm.segmentation", 6, "segment id", 30, "segment membership changes", "segmentation"),
+    Topic("crm.scoring", 6, "profile id", 30, "scores, churn risk, model lifecycle, drift", "ml-scoring"),
+    Topic("crm.campaigns", 3, "campaign id", 30, "campaign lifecycle", "campaigns"),
+    Topic("crm.journeys", 3, "journey id", 30, "journey lifecycle and enrolments", "journeys"),
+    Topic("crm.social", 3, "post id", 30, "social publishing", "social"),
+    Topic("crm.ai", 3, "tenant id", 30, "AI cost, throttling, circuit breaker and fallback events", "ai-gateway"),
+    # Requests to Messaging: Fairway never delivers a message itself.
+    Topic("crm.messaging.send_requests", 6, "profile id", 30, "send requests for Messaging to deliver", "campaigns"),
+    Topic("crm.messaging.segment_sync", 3, "segment id", 30, "segment membership deltas for Messaging", "segmentation"),
+    # Request/reply.
+    Topic("crm.ai.requests", 3, "tenant id", 1, "requests to the AI gateway (request/reply)", "ai-gateway"),
+    Topic("fairway.replies", 3, "correlation id", 1, "replies to request/reply calls", "libs/events"),
+)
+
+BY_NAME = {t.name: t for t in TOPICS}
+
+
+class TopicNames:
+    """Resolves catalogue names to the prefixed names used on the cluster."""
+
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
+
+    def __call__(self, name: str) -> str:
+        if name not in BY_NAME and not name.endswith(".dlq"):
+            raise KeyError(f"{name!r} is not in the topic catalogue")
+        return f"{self.prefix}{name}"
+
+    def dlq(self, name: str) -> str:
+        return f"{self(name)}.dlq"
+
+    def unprefixed(self, physical: str) -> str:
+        return physical[len(self.prefix):] if self.prefix and physical.startswith(self.prefix) else physical
+
+    def all_physical(self) -> list[tuple[str, int, int]]:
+        """(name, partitions, retention_ms) of every topic and its DLQ."""
+        out: list[tuple[str, int, int]] = []
+        for t in TOPICS:
+            out.append((self(t.name), t.partitions, t.retention_days * DAY_MS))
+            out.append((self.dlq(t.name), 1, 90 * DAY_MS))
+        return out

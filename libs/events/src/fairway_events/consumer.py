@@ -1,0 +1,228 @@
+"""The consuming side of every service: decode, validate, de-duplicate, handle, or dead-letter.
+
+One batch from Kafka is handled in one database transaction (inbox claim + effects + outbox rows).
+If the batch fails it is retried; if it keeps failing, its events are retried one by one so a single
+poison event goes to the DLQ and its neighbours still take effect. Offsets are committed only after
+every event of the batch is either committed or dead-lettered, so nothing is lost.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from prometheus_client import Counter
+from pydantic import ValidationError
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from fairway_events import inbox
+from fairway_events.catalogue import TopicNames
+from fairway_events.dlq import DeadLetters
+from fairway_events.envelope import DecodeError, Envelope, decode_raw
+from fairway_events.registry import EventRegistry, EventRejected, registry
+from fairway_events.tracing import consume_span, current_trace_id, headers_to_dict
+
+log = structlog.get_logger("fairway.consumer")
+
+CONSUMED = Counter("fairway_events_consumed_total", "Events handled (first time)", ["consumer"])
+DUPLICATES = Counter("fairway_events_duplicates_total", "Events skipped by the inbox", ["consumer"])
+
+
+@dataclass(frozen=True)
+class Delivery:
+    envelope: Envelope
+    headers: dict[str, str]
+    record: ConsumerRecord | None = None
+
+
+BatchHandler = Callable[[AsyncSession, list[Delivery]], Awaitable[None]]
+EventHandler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+
+
+class Retryable(Exception):
+    """Raise from a handler for a condition that will pass (e.g. a read model not caught up yet)."""
+
+
+TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, ConnectionError, OSError, TimeoutError, Retryable)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        # serialization failures and deadlocks are worth another go
+        code = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
+        if code in {"40001", "40P01"}:
+            return True
+    return isinstance(exc, TRANSIENT)
+
+
+class HandlerFailed(Exception):
+    pass
+
+
+class Dispatch:
+    """Routes each event of a batch to the function registered for its type, one span per event."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, EventHandler] = {}
+
+    def on(self, *event_types: str) -> Callable[[EventHandler], EventHandler]:
+        def deco(fn: EventHandler) -> EventHandler:
+            for t in event_types:
+                self._handlers[t] = fn
+            return fn
+
+        return deco
+
+    @property
+    def types(self) -> set[str]:
+        return set(self._handlers)
+
+    async def __call__(self, session: AsyncSession, deliveries: list[Delivery]) -> None:
+        for d in deliveries:
+            e = d.envelope
+            with consume_span(f"handle {e.event_type}", d.headers, tenant_id=e.tenant_id, event_id=e.event_id):
+                with structlog.contextvars.bound_contextvars(
+                    tenant_id=e.tenant_id, event_id=e.event_id, trace_id=current_trace_id()
+                ):
+                    await self._handlers[e.event_type](session, e)
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        name: str,
+        topics: Iterable[str],
+        handler: BatchHandler,
+        handles: set[str] | None,
+        topic_names: TopicNames,
+        sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+        producer: AIOKafkaProducer | None = None,
+        reg: EventRegistry = registry,
+        max_attempts: int = 3,
+        backoff: float = 0.1,
+        tenants: set[str] | None = None,
+        max_records: int = 500,
+    ) -> None:
+        self.name = name
+        self.topics = list(topics)
+        self.handler = handler
+        self.handles = handles
+        self.topic_names = topic_names
+        self.registry = reg
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.tenants = tenants
+        self.max_records = max_records
+        self.sessionmaker: async_sessionmaker[AsyncSession] | None = None
+        if sessionmaker is not None and producer is not None:
+            self.bind(sessionmaker, producer)
+
+    def bind(self, sessionmaker: async_sessionmaker[AsyncSession], producer: AIOKafkaProducer) -> None:
+        """Give the consumer its database and producer (they exist only once the service has started)."""
+        self.sessionmaker = sessionmaker
+        self.dead_letters = DeadLetters(producer, self.topic_names, self.name)
+
+    def attach(self, broker: KafkaBroker, **subscriber_options: Any) -> None:
+        """Subscribe on a FastStream broker: batch delivery, offsets committed after processing."""
+        physical = [self.topic_names(t) for t in self.topics]
+
+        @broker.subscriber(
+            *physical,
+            group_id=self.name,
+            batch=True,
+            max_records=self.max_records,
+            batch_timeout_ms=50,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.MANUAL,
+            title=f"{self.name}:{'+'.join(self.topics)}",
+            description=f"events of types {sorted(self.handles) if self.handles else 'all'}",
+            **subscriber_options,
+        )
+        async def consume(msg: KafkaMessage) -> None:
+            await self.process(msg.raw_message)  # type: ignore[arg-type]
+            await msg.ack()
+
+    # -- pipeline ---------------------------------------------------------------------------------------
+    def decode(self, record: ConsumerRecord) -> Delivery:
+        headers = headers_to_dict(record.headers)
+        raw = decode_raw(record.value, headers)
+        env = self.registry.validate(raw)
+        header_tenant = headers.get("tenant_id")
+        if header_tenant and header_tenant != env.tenant_id:
+            raise EventRejected(f"wrong tenant: header says {header_tenant!r}, body says {env.tenant_id!r}")
+        if self.tenants is not None and env.tenant_id not in self.tenants:
+            raise EventRejected(f"wrong tenant: {env.tenant_id!r} is not a tenant of this installation")
+        return Delivery(envelope=env, headers=headers, record=record)
+
+    async def process(self, records: Sequence[ConsumerRecord]) -> None:
+        good: list[Delivery] = []
+        dead: list[tuple[ConsumerRecord, str, str]] = []
+        for r in records:
+            try:
+                d = self.decode(r)
+            except EventRejected as exc:
+                dead.append((r, str(exc), exc.kind))
+                continue
+            except DecodeError as exc:
+                dead.append((r, str(exc), "malformed"))
+                continue
+            except ValidationError as exc:  # tenant id or envelope field of the wrong shape
+                dead.append((r, f"invalid envelope: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}", "invalid"))
+                continue
+            if self.handles is None or d.envelope.event_type in self.handles:
+                good.append(d)
+        if dead:
+            for r, reason, _kind in dead:
+                log.warning("dead-lettering event", consumer=self.name, topic=r.topic, offset=r.offset, reason=reason)
+            await self.dead_letters.send_many(dead)
+        if not good:
+            return
+        try:
+            await self._run(good)
+        except HandlerFailed:
+            # Isolate the poison event(s): one transaction per event, in order.
+            for d in good:
+                try:
+                    await self._run([d])
+                except HandlerFailed as exc:
+                    assert d.record is not None
+                    log.error("handler keeps failing; dead-lettering", consumer=self.name,
+                              event_id=d.envelope.event_id, reason=str(exc))
+                    await self.dead_letters.send(d.record, str(exc), "handler_failed")
+
+    async def _run(self, batch: list[Delivery]) -> None:
+        assert self.sessionmaker is not None, "EventConsumer.bind() is called when the service starts"
+        attempt = transient = 0
+        while True:
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    fresh = await inbox.claim(session, self.name, [d.envelope for d in batch])
+                    todo = [d for d in batch if d.envelope.event_id in fresh]
+                    if todo:
+                        await self.handler(session, todo)
+                CONSUMED.labels(self.name).inc(len(todo))
+                DUPLICATES.labels(self.name).inc(len(batch) - len(todo))
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if _is_transient(exc):
+                    # The database or broker is away: waiting is right, dead-lettering would lose order.
+                    log.warning("transient failure; retrying", consumer=self.name, error=repr(exc))
+                    await asyncio.sleep(min(5.0, self.backoff * 2 ** min(transient, 6)))
+                    transient += 1
+                    continue
+                attempt += 1
+                if attempt >= self.max_attempts:
+                    raise HandlerFailed(f"{type(exc).__name__}: {exc} (after {attempt} attempts)") from exc
+                await asyncio.sleep(self.backoff * 2 ** (attempt - 1))

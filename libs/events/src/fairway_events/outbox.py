@@ -1,0 +1,153 @@
+"""Transactional outbox: events are rows written in the same transaction as the state they describe;
+a relay publishes committed rows to Kafka in order, then marks them published (at-least-once).
+"""
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import Sequence
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from prometheus_client import Counter, Gauge
+from sqlalchemy import BigInteger, MetaData, Table, any_, bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from fairway_events.catalogue import TopicNames
+from fairway_events.envelope import Envelope
+from fairway_events.registry import EventRegistry, registry
+from fairway_events.tables import event_tables
+from fairway_events.tracing import current_trace_headers
+
+log = structlog.get_logger("fairway.outbox")
+
+PUBLISHED = Counter("fairway_outbox_published_total", "Events published by the outbox relay", ["service"])
+LAG = Gauge("fairway_outbox_unpublished", "Unpublished outbox rows seen by the relay's last poll", ["service"])
+
+_outbox_table, _ = event_tables(MetaData())
+
+
+class Outbox:
+    """Appends events to the service's outbox inside the caller's transaction."""
+
+    def __init__(self, reg: EventRegistry = registry, table: Table = _outbox_table) -> None:
+        self.registry = reg
+        self.table = table
+
+    def row(self, env: Envelope, *, trace_headers: dict[str, str] | None = None) -> dict:
+        spec = self.registry.spec_for(type(env.payload))
+        return {
+            "event_id": env.event_id,
+            "tenant_id": env.tenant_id,
+            "topic": spec.topic,
+            "key": env.aggregate_id,
+            "event_type": env.event_type,
+            "version": env.version,
+            "occurred_at": env.occurred_at,
+            "body": env.to_wire().decode(),
+            "headers": {**env.wire_headers(), **(trace_headers if trace_headers is not None else current_trace_headers())},
+        }
+
+    async def append(self, session: AsyncSession, *events: Envelope) -> None:
+        await self.append_many(session, events)
+
+    async def append_many(self, session: AsyncSession, events: Sequence[Envelope]) -> None:
+        if not events:
+            return
+        trace_headers = current_trace_headers()
+        await session.execute(self.table.insert(), [self.row(e, trace_headers=trace_headers) for e in events])
+
+
+outbox = Outbox()
+
+
+class OutboxRelay:
+    """Publishes a service's committed outbox rows in id order.
+
+    One relay per service holds a PostgreSQL advisory lock, so replicas never publish the same rows in
+    parallel or out of order. Rows are marked published only after the broker acknowledged them (acks=all);
+    a crash in between publishes them again, which consumers' inboxes absorb.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        producer: AIOKafkaProducer,
+        topics: TopicNames,
+        *,
+        service: str,
+        batch_size: int = 2000,
+        idle_interval: float = 0.05,
+    ) -> None:
+        self.engine = engine
+        self.producer = producer
+        self.topics = topics
+        self.service = service
+        self.batch_size = batch_size
+        self.idle_interval = idle_interval
+        self.lock_key = zlib.crc32(f"fairway-outbox:{service}".encode())
+        self._stopping = asyncio.Event()
+
+    async def publish_once(self, conn: AsyncConnection) -> int:
+        t = _outbox_table
+        rows = (
+            await conn.execute(
+                select(t.c.id, t.c.topic, t.c.key, t.c.body, t.c.headers)
+                .where(t.c.published_at.is_(None))
+                .order_by(t.c.id)
+                .limit(self.batch_size)
+            )
+        ).all()
+        await conn.commit()
+        LAG.labels(self.service).set(len(rows))
+        if not rows:
+            return 0
+        futures = [
+            await self.producer.send(
+                self.topics(r.topic),
+                value=r.body.encode(),
+                key=r.key.encode(),
+                headers=[(k, str(v).encode()) for k, v in (r.headers or {}).items()],
+            )
+            for r in rows
+        ]
+        await asyncio.gather(*futures)
+        ids = [r.id for r in rows]
+        t = _outbox_table
+        await conn.execute(
+            update(t).where(t.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger)))).values(published_at=func.now()),
+            {"ids": ids},
+        )
+        await conn.commit()
+        PUBLISHED.labels(self.service).inc(len(rows))
+        return len(rows)
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                async with self.engine.connect() as lock_conn:
+                    got = (await lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.lock_key})).scalar()
+                    await lock_conn.commit()
+                    if not got:
+                        await self._sleep(1.0)  # another replica relays; check again later
+                        continue
+                    async with self.engine.connect() as conn:
+                        while not self._stopping.is_set():
+                            n = await self.publish_once(conn)
+                            if n < self.batch_size:
+                                await self._sleep(self.idle_interval)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # broker or database away: keep the rows, try again
+                log.exception("outbox relay error; retrying", service=self.service)
+                await self._sleep(1.0)
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+
+    def stop(self) -> None:
+        self._stopping.set()

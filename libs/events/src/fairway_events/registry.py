@@ -1,0 +1,159 @@
+"""Registry of event types and versions: typed, frozen payload models and the upcasters between versions.
+
+Consumers validate every event against the latest registered version of its type; older versions are
+upcast first (`upcast_vN_vN+1` functions chained, as in eventsourcing's `class_version`).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from fairway_events.envelope import Envelope, RawEvent, new_event_id, utcnow
+
+M = TypeVar("M", bound=type[BaseModel])
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class EventRejected(ValueError):
+    """An event that can never be processed as it is: it goes to the dead-letter topic with this reason."""
+
+    kind = "rejected"
+
+
+class UnknownEventType(EventRejected):
+    kind = "unknown_type"
+
+
+class UnknownVersion(EventRejected):
+    kind = "unknown_version"
+
+
+class InvalidEvent(EventRejected):
+    kind = "invalid"
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    event_type: str
+    version: int
+    model: type[BaseModel]
+    topic: str
+
+
+class EventRegistry:
+    def __init__(self) -> None:
+        self._specs: dict[tuple[str, int], EventSpec] = {}
+        self._latest: dict[str, int] = {}
+        self._upcasters: dict[tuple[str, int], Upcaster] = {}
+        self._by_model: dict[type[BaseModel], EventSpec] = {}
+
+    # -- registration -------------------------------------------------------------------------------
+    def register(self, event_type: str, version: int, model: type[BaseModel], topic: str) -> None:
+        key = (event_type, version)
+        if key in self._specs and self._specs[key].model is not model:
+            raise ValueError(f"{event_type} v{version} is already registered")
+        spec = EventSpec(event_type, version, model, topic)
+        self._specs[key] = spec
+        self._by_model[model] = spec
+        self._latest[event_type] = max(version, self._latest.get(event_type, 0))
+
+    def event(self, event_type: str, version: int = 1, *, topic: str) -> Callable[[M], M]:
+        def deco(model: M) -> M:
+            self.register(event_type, version, model, topic)
+            return model
+
+        return deco
+
+    def upcaster(self, event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+        """Register the function that turns a payload of `from_version` into `from_version + 1`."""
+
+        def deco(fn: Upcaster) -> Upcaster:
+            self._upcasters[(event_type, from_version)] = fn
+            return fn
+
+        return deco
+
+    # -- lookup ---------------------------------------------------------------------------------------
+    def specs(self) -> list[EventSpec]:
+        return sorted(self._specs.values(), key=lambda s: (s.event_type, s.version))
+
+    def spec_for(self, model: type[BaseModel]) -> EventSpec:
+        try:
+            return self._by_model[model]
+        except KeyError:
+            raise UnknownEventType(f"{model.__name__} is not a registered event payload") from None
+
+    def latest(self, event_type: str) -> EventSpec:
+        if event_type not in self._latest:
+            raise UnknownEventType(f"unknown event type {event_type!r}")
+        return self._specs[(event_type, self._latest[event_type])]
+
+    def types_on(self, topic: str) -> set[str]:
+        return {s.event_type for s in self._specs.values() if s.topic == topic}
+
+    # -- validation -----------------------------------------------------------------------------------
+    def upcast(self, event_type: str, version: int, payload: dict[str, Any]) -> dict[str, Any]:
+        latest = self.latest(event_type).version
+        if version > latest or version < 1:
+            raise UnknownVersion(f"{event_type} v{version} is not known (latest is v{latest})")
+        while version < latest:
+            fn = self._upcasters.get((event_type, version))
+            if fn is None:
+                raise UnknownVersion(f"no upcaster from {event_type} v{version} to v{version + 1}")
+            payload = fn(dict(payload))
+            version += 1
+        return payload
+
+    def validate(self, raw: RawEvent) -> Envelope:
+        spec = self.latest(raw.event_type)
+        payload = self.upcast(raw.event_type, raw.version, raw.payload)
+        try:
+            model = spec.model.model_validate(payload)
+            return Envelope(
+                event_id=raw.event_id,
+                event_type=raw.event_type,
+                version=spec.version,
+                tenant_id=raw.tenant_id,
+                occurred_at=raw.occurred_at,
+                aggregate_id=raw.aggregate_id,
+                source=raw.source,
+                payload=model,
+            )
+        except ValidationError as exc:
+            fields = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()
+            )
+            raise InvalidEvent(f"{raw.event_type} v{raw.version} failed validation: {fields}") from exc
+
+    def envelope(
+        self,
+        payload: BaseModel,
+        *,
+        tenant_id: str,
+        aggregate_id: str,
+        source: str,
+        occurred_at: datetime | None = None,
+        event_id: str | None = None,
+    ) -> Envelope:
+        """Wrap a payload model in an envelope; type and version come from its registration."""
+        spec = self.spec_for(type(payload))
+        return Envelope(
+            event_id=event_id or new_event_id(),
+            event_type=spec.event_type,
+            version=spec.version,
+            tenant_id=tenant_id,
+            occurred_at=occurred_at or utcnow(),
+            aggregate_id=aggregate_id,
+            source=source,
+            payload=payload,
+        )
+
+    def json_schemas(self) -> dict[tuple[str, int], dict[str, Any]]:
+        return {(s.event_type, s.version): s.model.model_json_schema() for s in self.specs()}
+
+
+registry = EventRegistry()

@@ -1,0 +1,3 @@
+from fairway_ai_gateway.app import main
+
+main()

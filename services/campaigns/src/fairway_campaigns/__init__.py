@@ -1,0 +1,1 @@
+"""Fairway campaigns service: Campaigns, scheduling, A/B tests, send-time optimisation, event promotion, content approval."""

@@ -1,0 +1,3 @@
+from fairway_campaigns.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""Fairway identity service: One CustomerProfile per person: identity resolution, merge/unmerge, consent mirror, erasure."""

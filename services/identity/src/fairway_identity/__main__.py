@@ -1,0 +1,3 @@
+from fairway_identity.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""Fairway journeys service: Multi-step automations started by events."""

@@ -1,0 +1,3 @@
+from fairway_journeys.app import main
+
+main()

@@ -1,0 +1,26 @@
+"""Wiring only: which routers, consumers and background loops make up the journeys service."""
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from fairway_chassis import ServiceDefinition, create_service, serve
+from fairway_journeys.settings import Settings
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    return create_service(
+        ServiceDefinition(
+            name="journeys",
+            settings=settings,
+            migrations_dir=MIGRATIONS,
+            description="Multi-step automations started by events.",
+        )
+    )
+
+
+def main() -> None:
+    settings = Settings()
+    serve(lambda: create_app(settings), settings)

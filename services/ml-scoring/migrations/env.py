@@ -1,0 +1,4 @@
+from fairway_chassis.migrations_env import run
+from fairway_ml_scoring.db import metadata
+
+run(metadata)

@@ -1,0 +1,3 @@
+from fairway_ml_scoring.app import main
+
+main()

@@ -1,0 +1,3 @@
+from fairway_segmentation.app import main
+
+main()

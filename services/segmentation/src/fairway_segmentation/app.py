@@ -1,0 +1,26 @@
+"""Wiring only: which routers, consumers and background loops make up the segmentation service."""
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from fairway_chassis import ServiceDefinition, create_service, serve
+from fairway_segmentation.settings import Settings
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    return create_service(
+        ServiceDefinition(
+            name="segmentation",
+            settings=settings,
+            migrations_dir=MIGRATIONS,
+            description="Dynamic and static segments over cross-service data; natural-language segment builder.",
+        )
+    )
+
+
+def main() -> None:
+    settings = Settings()
+    serve(lambda: create_app(settings), settings)

@@ -1,0 +1,3 @@
+from fairway_social.app import main
+
+main()

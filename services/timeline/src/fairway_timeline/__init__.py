@@ -1,0 +1,1 @@
+"""Fairway timeline service: The activity timeline of each profile, and staff notes."""

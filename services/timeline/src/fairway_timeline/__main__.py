@@ -1,0 +1,3 @@
+from fairway_timeline.app import main
+
+main()
