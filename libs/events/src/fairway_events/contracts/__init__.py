@@ -1,2 +1,13 @@
-"""Every event contract Fairway knows. Importing this package registers them all."""
-from fairway_events.contracts import messaging_out, upstream  # noqa: F401
+"""Every event contract Fairway knows. Importing this package registers them all.
+
+One module per owning topic; a service adds its events to its own module only.
+"""
+from fairway_events.contracts import (  # noqa: F401
+    ai,
+    identity,
+    messaging_out,
+    scoring,
+    segmentation,
+    timeline,
+    upstream,
+)

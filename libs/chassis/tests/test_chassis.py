@@ -1,0 +1,119 @@
+from pathlib import Path
+from typing import ClassVar
+
+import jwt
+import pytest
+from fastapi import APIRouter
+from pydantic import BaseModel, EmailStr, ValidationError
+from sqlalchemy import text
+
+from fairway_chassis import (
+    Conflict,
+    CurrentPrincipal,
+    Principal,
+    ServiceDefinition,
+    ServiceSettings,
+    SessionDep,
+    create_service,
+    require_roles,
+)
+from fairway_testkit import TEST_JWT_SECRET, auth_headers, run_service
+
+MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "campaigns" / "migrations"
+
+
+class DemoSettings(ServiceSettings):
+    service_name: ClassVar[str] = "demo"
+    default_port: ClassVar[int] = 8999
+
+
+class Thing(BaseModel):
+    name: str
+    email: EmailStr
+
+
+router = APIRouter(prefix="/api/v1/things")
+
+
+@router.post("", status_code=201)
+async def create(thing: Thing, session: SessionDep, principal: CurrentPrincipal) -> dict:
+    if thing.name == "dup":
+        raise Conflict("a thing with that name exists")
+    value = (await session.execute(text("SELECT 41 + 1"))).scalar()
+    return {"tenant": principal.tenant_id, "answer": value, "name": thing.name}
+
+
+@router.delete("/{name}")
+async def delete(name: str, principal: Principal = require_roles("admin")) -> dict:
+    return {"deleted": name}
+
+
+def make_app(settings_for):  # noqa: ANN001, ANN201
+    return create_service(ServiceDefinition(name="demo", settings=settings_for(DemoSettings), migrations_dir=MIGRATIONS,
+                                            routers=[router]))
+
+
+def test_settings_refuse_bad_config() -> None:
+    with pytest.raises(ValidationError, match="jwt_secret"):
+        DemoSettings(jwt_secret="changeme")
+    with pytest.raises(ValidationError, match="PostgreSQL"):
+        DemoSettings(jwt_secret="x" * 40, database_url="mysql://x/y")
+    with pytest.raises(ValidationError, match="host:port"):
+        DemoSettings(jwt_secret="x" * 40, kafka_bootstrap="localhost")
+    s = DemoSettings(jwt_secret="x" * 40)
+    assert s.port == 8999 and s.db_name == "fairway_demo"
+
+
+def test_service_prefix_wins_over_platform_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    class IdentityLike(DemoSettings):
+        model_config = {"env_prefix": "FAIRWAY_DEMO_", "extra": "ignore"}
+
+    monkeypatch.setenv("FAIRWAY_JWT_SECRET", "p" * 40)
+    monkeypatch.setenv("FAIRWAY_KAFKA_BOOTSTRAP", "platform:9092")
+    monkeypatch.setenv("FAIRWAY_DEMO_KAFKA_BOOTSTRAP", "mine:9093")
+    s = IdentityLike()
+    assert s.kafka_bootstrap == "mine:9093" and s.jwt_secret == "p" * 40
+
+
+async def test_http_contract(settings_for) -> None:  # noqa: ANN001
+    async with run_service(make_app(settings_for)) as svc:
+        http = svc.http
+        assert (await http.get("/healthz")).json()["status"] == "ok"
+        ready = await http.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+
+        r = await http.post("/api/v1/things", json={"name": "a", "email": "a@x.com"})
+        assert r.status_code == 401 and r.json()["error"] == "Unauthorized"
+        bad = jwt.encode({"sub": "x", "tenant": "club-a", "exp": 9999999999}, "wrong-secret" * 4)
+        r = await http.post("/api/v1/things", json={"name": "a", "email": "a@x.com"},
+                            headers={"Authorization": f"Bearer {bad}"})
+        assert r.status_code == 401
+        expired = jwt.encode({"sub": "x", "tenant": "club-a", "exp": 1}, TEST_JWT_SECRET)
+        r = await http.post("/api/v1/things", json={"name": "a", "email": "a@x.com"},
+                            headers={"Authorization": f"Bearer {expired}"})
+        assert r.status_code == 401 and "expired" in r.json()["detail"]
+
+        r = await http.post("/api/v1/things", json={"name": "a", "email": "a@x.com"},
+                            headers=auth_headers("club-a", ["staff"]))
+        assert r.status_code == 201 and r.json() == {"tenant": "club-a", "answer": 42, "name": "a"}
+
+        r = await http.post("/api/v1/things", json={"name": "a", "email": "not-an-email"},
+                            headers=auth_headers("club-a", ["staff"]))
+        assert r.status_code == 422 and r.json()["detail"][0]["field"] == "body.email"
+        r = await http.post("/api/v1/things", content=b"{broken", headers={**auth_headers("club-a"),
+                                                                            "content-type": "application/json"})
+        assert r.status_code == 422
+        r = await http.post("/api/v1/things", json={"name": "dup", "email": "a@x.com"}, headers=auth_headers("club-a"))
+        assert r.status_code == 409 and r.json() == {"error": "Conflict", "detail": "a thing with that name exists"}
+
+        r = await http.delete("/api/v1/things/a", headers=auth_headers("club-a", ["staff"]))
+        assert r.status_code == 403 and r.json()["error"] == "Forbidden"
+        r = await http.delete("/api/v1/things/a", headers=auth_headers("club-a", ["admin"]))
+        assert r.status_code == 200
+        assert (await http.get("/api/v1/nothing-here")).status_code == 404
+
+        metrics = (await http.get("/metrics")).text
+        assert 'fairway_http_requests_total{method="POST",route="/api/v1/things",service="demo",status="201"}' in metrics
+        spec = (await http.get("/openapi.json")).json()
+        assert "/api/v1/things" in spec["paths"]
+        assert (await http.get("/asyncapi.json")).json()["asyncapi"].startswith("3.")

@@ -1,0 +1,78 @@
+"""crm.scoring: scores, churn risk and the model lifecycle. Keyed by profile id (model events: model name)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fairway_events.registry import registry
+
+TOPIC = "crm.scoring"
+RiskLevel = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, protected_namespaces=())
+
+
+class Factor(_Model):
+    feature: str
+    impact: float
+    description: str
+
+
+@registry.event("score.updated", 1, topic=TOPIC)
+class ScoreUpdated(_Model):
+    profileId: str
+    engagementScore: float = Field(ge=0, le=100)
+    churnRiskScore: float = Field(ge=0, le=100)
+    riskLevel: RiskLevel
+    predictedClv: float | None = None
+    valueSegment: str | None = None
+    modelVersion: str
+
+
+@registry.event("ml.churn.high_risk_detected", 1, topic=TOPIC)
+class ChurnHighRiskDetected(_Model):
+    profileId: str
+    predictionId: str
+    churnProbability: float = Field(ge=0, le=1)
+    riskLevel: RiskLevel
+    daysUntilChurn: int | None = None
+    topFactors: list[Factor] = Field(default_factory=list)
+    modelVersion: str
+
+
+@registry.event("ml.model.training_completed", 1, topic=TOPIC)
+class ModelTrainingCompleted(_Model):
+    modelName: str
+    version: str
+    metrics: dict[str, float]
+    asOf: datetime | None = None
+
+
+@registry.event("ml.model.deployed", 1, topic=TOPIC)
+class ModelDeployed(_Model):
+    modelName: str
+    version: str
+    alias: str
+    previousVersion: str | None = None
+
+
+@registry.event("ml.model.performance_degraded", 1, topic=TOPIC)
+class ModelPerformanceDegraded(_Model):
+    modelName: str
+    version: str
+    metric: str
+    value: float
+    threshold: float
+
+
+@registry.event("ml.feature.drift_detected", 1, topic=TOPIC)
+class FeatureDriftDetected(_Model):
+    feature: str
+    statistic: Literal["PSI", "KS"]
+    value: float
+    threshold: float
+    modelName: str | None = None
