@@ -8,6 +8,7 @@ Both decode to the same `Envelope`, so consumers never care which system produce
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -62,10 +63,9 @@ class Envelope(BaseModel, Generic[P]):
         return {"event_type": self.event_type, "version": str(self.version), "tenant_id": self.tenant_id}
 
 
-class RawEvent(BaseModel):
+@dataclass(frozen=True, slots=True)
+class RawEvent:
     """A decoded but not yet validated event: the registry turns it into a typed Envelope."""
-
-    model_config = ConfigDict(frozen=True)
 
     event_id: str
     event_type: str

@@ -3,14 +3,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import MetaData
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fairway_events.envelope import Envelope
-from fairway_events.tables import event_tables
+from fairway_events.tables import INBOX
 
-_, inbox_table = event_tables(MetaData())
+# One statement per batch whatever its size: four arrays, unnested server-side.
+_CLAIM = text(
+    f"INSERT INTO {INBOX} (consumer, event_id, tenant_id, event_type) "  # noqa: S608 (constant table name)
+    "SELECT :consumer, e, t, y FROM unnest(:ids, :tenants, :types) AS u(e, t, y) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+).bindparams(
+    bindparam("ids", type_=ARRAY(String)),
+    bindparam("tenants", type_=ARRAY(String)),
+    bindparam("types", type_=ARRAY(String)),
+)
 
 
 async def claim(session: AsyncSession, consumer: str, events: Sequence[Envelope]) -> set[str]:
@@ -19,13 +28,16 @@ async def claim(session: AsyncSession, consumer: str, events: Sequence[Envelope]
     A concurrent transaction claiming the same id blocks on the primary key until the other commits or
     rolls back, so two deliveries of one event can never both take effect.
     """
-    if not events:
-        return set()
-    rows, seen = [], set()
+    unique: dict[str, Envelope] = {}
     for e in events:
-        if e.event_id not in seen:
-            seen.add(e.event_id)
-            rows.append({"consumer": consumer, "event_id": e.event_id, "tenant_id": e.tenant_id,
-                         "event_type": e.event_type})
-    stmt = insert(inbox_table).values(rows).on_conflict_do_nothing().returning(inbox_table.c.event_id)
-    return set((await session.execute(stmt)).scalars().all())
+        unique.setdefault(e.event_id, e)
+    if not unique:
+        return set()
+    rows = list(unique.values())
+    result = await session.execute(_CLAIM, {
+        "consumer": consumer,
+        "ids": [e.event_id for e in rows],
+        "tenants": [e.tenant_id for e in rows],
+        "types": [e.event_type for e in rows],
+    })
+    return set(result.scalars().all())

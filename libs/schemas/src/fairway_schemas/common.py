@@ -16,7 +16,8 @@ class IdentityHints(BaseModel):
     At least one key must be present: an event nobody can be resolved from is a poison event.
     """
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    # SCL sends member ids as numbers; keys are compared as strings everywhere.
+    model_config = ConfigDict(frozen=True, extra="ignore", coerce_numbers_to_str=True)
 
     authUserId: str | None = None
     email: str | None = None
@@ -25,17 +26,10 @@ class IdentityHints(BaseModel):
     teetimePlayerId: str | None = None
     messagingContactId: str | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _stringify_ids(cls, data: object) -> object:
-        # SCL sends member ids as numbers; keys are compared as strings everywhere.
-        if isinstance(data, dict):
-            data = {k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v) for k, v in data.items()}
-        return data
-
     @model_validator(mode="after")
     def _at_least_one(self) -> IdentityHints:
-        if not any(v not in (None, "") for v in self.model_dump().values()):
+        if not (self.authUserId or self.email or self.phoneNumber or self.sclMemberId or self.teetimePlayerId
+                or self.messagingContactId):
             raise ValueError("identity must carry at least one key")
         return self
 
