@@ -17,6 +17,8 @@ from fairway_chassis import (
     create_service,
     require_roles,
 )
+from fairway_events import outbox, registry
+from fairway_events.contracts.messaging_out import Recipient, SendRequested
 from fairway_testkit import TEST_JWT_SECRET, auth_headers, run_service
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "campaigns" / "migrations"
@@ -41,6 +43,14 @@ async def create(thing: Thing, session: SessionDep, principal: CurrentPrincipal)
         raise Conflict("a thing with that name exists")
     value = (await session.execute(text("SELECT 41 + 1"))).scalar()
     return {"tenant": principal.tenant_id, "answer": value, "name": thing.name}
+
+
+@router.post("/{name}/announce", status_code=202)
+async def announce(name: str, session: SessionDep, principal: CurrentPrincipal) -> dict:
+    env = registry.envelope(SendRequested(requestId=name, channel="SMS", recipient=Recipient(profileId=name), body="hi"),
+                            tenant_id=principal.tenant_id, aggregate_id=name, source="demo")
+    await outbox.append(session, env)
+    return {"event_id": env.event_id}
 
 
 @router.delete("/{name}")
@@ -117,3 +127,26 @@ async def test_http_contract(settings_for) -> None:  # noqa: ANN001
         spec = (await http.get("/openapi.json")).json()
         assert "/api/v1/things" in spec["paths"]
         assert (await http.get("/asyncapi.json")).json()["asyncapi"].startswith("3.")
+
+
+async def test_asyncapi_lists_the_events_a_service_publishes(settings_for) -> None:  # noqa: ANN001
+    from fairway_identity.app import create_app
+    from fairway_identity.settings import Settings
+
+    async with run_service(create_app(settings_for(Settings))) as svc:
+        doc = (await svc.http.get("/asyncapi.json")).json()
+    assert "profile.merged v1" in doc["channels"]  # published via the outbox
+    assert any(name.startswith("identity.") and "scl.events" in name for name in doc["channels"])  # consumed
+
+
+async def test_http_trace_context_reaches_the_outbox_row(settings_for) -> None:  # noqa: ANN001
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    async with run_service(make_app(settings_for)) as svc:
+        r = await svc.http.post("/api/v1/things/x/announce", headers={
+            **auth_headers("club-a"), "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"})
+        assert r.status_code == 202
+        async with svc.runtime.engine.connect() as conn:
+            headers = (await conn.execute(text("SELECT headers FROM event_outbox WHERE event_id = :e"),
+                                          {"e": r.json()["event_id"]})).scalar_one()
+    assert headers["traceparent"].split("-")[1] == trace_id
+    assert headers["tenant_id"] == "club-a"

@@ -23,7 +23,7 @@ from fairway_chassis.auth import TokenVerifier
 from fairway_chassis.db import ensure_database, make_engine, make_sessionmaker, migrate
 from fairway_chassis.errors import install_error_handlers
 from fairway_chassis.logging import configure_logging
-from fairway_chassis.observability import TracingMiddleware, metrics_endpoint
+from fairway_chassis.observability import TracingMiddleware, configure_tracing, metrics_endpoint
 from fairway_chassis.settings import ServiceSettings
 from fairway_events.catalogue import TopicNames
 from fairway_events.consumer import BatchHandler, EventConsumer
@@ -100,10 +100,12 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
     for server in defn.rpc_servers:
         server.topics = topics
         server.attach(broker)
+    _document_publications(broker, topics, defn.name)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(defn.name, s.log_level, s.log_json)
+        configure_tracing(defn.name)
         url = s.service_database_url
         await ensure_database(url)
         await migrate(defn.migrations_dir, url)
@@ -184,6 +186,17 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
     for router in defn.routers:
         app.include_router(router)
     return app
+
+
+def _document_publications(broker: KafkaBroker, topics: TopicNames, service: str) -> None:
+    """Declare what the service publishes (through its outbox) so its AsyncAPI document lists every event."""
+    from fairway_events.catalogue import TOPICS
+    from fairway_events.registry import registry
+
+    for topic in (t for t in TOPICS if t.owner == service):
+        for spec in (s for s in registry.specs() if s.topic == topic.name):
+            broker.publisher(topics(topic.name), title=f"{spec.event_type} v{spec.version}",
+                             description=f"published via the outbox; key: {topic.key}", schema=spec.model)
 
 
 def serve(app_factory: Callable[[], FastAPI], settings: ServiceSettings) -> None:

@@ -38,6 +38,26 @@ class TracingMiddleware(BaseHTTPMiddleware):
         return response
 
 
+def configure_tracing(service: str) -> None:
+    """A real tracer provider, so every request and event gets a trace id even without an incoming one.
+
+    Spans are exported only when an exporter is configured (OTEL_TRACES_EXPORTER=console for a quick look);
+    the ids still travel in logs and Kafka headers.
+    """
+    import os
+
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+
+    if isinstance(trace.get_tracer_provider(), TracerProvider):
+        return  # already configured (several services in one test process)
+    provider = TracerProvider(resource=Resource.create({"service.name": f"fairway-{service}"}))
+    if os.environ.get("OTEL_TRACES_EXPORTER") == "console":
+        provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+    trace.set_tracer_provider(provider)
+
+
 def metrics_endpoint(app: FastAPI) -> None:
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -144,7 +144,7 @@ class EventConsumer:
             batch_timeout_ms=50,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,
-            title=f"{self.name}:{'+'.join(self.topics)}",
+            title=self.name,
             description=f"events of types {sorted(self.handles) if self.handles else 'all'}",
             **subscriber_options,
         )

@@ -18,7 +18,8 @@ def repo_root() -> Path:
 
 
 def run_dir() -> Path:
-    d = repo_root() / ".run"
+    """The local platform's state: FAIRWAY_RUN_DIR, else `.run/` in the repository."""
+    d = Path(os.environ["FAIRWAY_RUN_DIR"]) if os.environ.get("FAIRWAY_RUN_DIR") else repo_root() / ".run"
     d.mkdir(parents=True, exist_ok=True)
     return d
 

