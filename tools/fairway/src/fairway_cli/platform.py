@@ -104,7 +104,7 @@ def _wait_ready(timeout: float = 180) -> dict[str, str]:
                 if state[name] == "ready":
                     continue
                 if not _running(name):
-                    state[name] = "exited (see .run/logs/%s.log)" % name
+                    state[name] = f"exited (see {_logs() / name}.log)"
                     continue
                 try:
                     if client.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
