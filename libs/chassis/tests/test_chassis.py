@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from fairway_chassis import (
     Conflict,
+    ConsumerSpec,
     CurrentPrincipal,
     Principal,
     ServiceDefinition,
@@ -17,7 +18,7 @@ from fairway_chassis import (
     create_service,
     require_roles,
 )
-from fairway_events import outbox, registry
+from fairway_events import Dispatch, outbox, registry
 from fairway_events.contracts.messaging_out import Recipient, SendRequested
 from fairway_testkit import TEST_JWT_SECRET, auth_headers, run_service
 
@@ -129,14 +130,21 @@ async def test_http_contract(settings_for) -> None:  # noqa: ANN001
         assert (await http.get("/asyncapi.json")).json()["asyncapi"].startswith("3.")
 
 
-async def test_asyncapi_lists_the_events_a_service_publishes(settings_for) -> None:  # noqa: ANN001
-    from fairway_identity.app import create_app
-    from fairway_identity.settings import Settings
+async def test_asyncapi_lists_the_events_a_service_publishes_and_consumes(settings_for) -> None:  # noqa: ANN001
+    dispatch = Dispatch()
 
-    async with run_service(create_app(settings_for(Settings))) as svc:
+    @dispatch.on("scl.member.created")
+    async def noop(session, env) -> None:  # noqa: ANN001
+        return None
+
+    # Named like a service that owns a topic: its publications come from the catalogue and the registry.
+    app = create_service(ServiceDefinition(
+        name="identity", settings=settings_for(DemoSettings), migrations_dir=MIGRATIONS,
+        consumers=[ConsumerSpec(name="identity.test", topics=["scl.events"], handler=dispatch, handles=dispatch.types)]))
+    async with run_service(app) as svc:
         doc = (await svc.http.get("/asyncapi.json")).json()
     assert "profile.merged v1" in doc["channels"]  # published via the outbox
-    assert any(name.startswith("identity.") and "scl.events" in name for name in doc["channels"])  # consumed
+    assert any(name.startswith("identity.test") and "scl.events" in name for name in doc["channels"])  # consumed
 
 
 async def test_http_trace_context_reaches_the_outbox_row(settings_for) -> None:  # noqa: ANN001
