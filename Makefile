@@ -6,6 +6,8 @@ UV := $(RUN)/tools/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# Tests mostly wait on the broker and the database, so a few workers share 2 cores well.
+PYTEST_WORKERS ?= 4
 
 .PHONY: install up down status test test-unit test-e2e bench lint format demo topics schemas clean
 
@@ -34,10 +36,10 @@ status: install
 demo: up
 
 test: install lint ## the whole suite: unit, integration and e2e, against real PostgreSQL and the real broker
-	$(PY) -m pytest libs services tools tests/e2e $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile libs services tools tests/e2e $(PYTEST_ARGS)
 
 test-unit: install
-	$(PY) -m pytest libs services tools $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile libs services tools $(PYTEST_ARGS)
 
 test-e2e: install
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
