@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
+import orjson
 import uuid_utils
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -44,19 +45,8 @@ class Envelope(BaseModel, Generic[P]):
     payload: P
 
     def to_wire(self) -> bytes:
-        return json.dumps(
-            {
-                "event_id": self.event_id,
-                "event_type": self.event_type,
-                "version": self.version,
-                "tenant_id": self.tenant_id,
-                "occurred_at": self.occurred_at.isoformat(),
-                "aggregate_id": self.aggregate_id,
-                "source": self.source,
-                "payload": self.payload.model_dump(mode="json"),
-            },
-            separators=(",", ":"),
-        ).encode()
+        # serialize_as_any: the payload is declared as a base model but carries its own type's fields.
+        return self.model_dump_json(serialize_as_any=True).encode()
 
     def wire_headers(self) -> dict[str, str]:
         """Routing facts duplicated into headers so tools can filter without parsing bodies."""
@@ -86,8 +76,8 @@ def decode_raw(value: bytes | None, headers: dict[str, str] | None = None) -> Ra
     if not value:
         raise DecodeError("empty message")
     try:
-        body = json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        body = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
         raise DecodeError(f"malformed JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise DecodeError("event must be a JSON object")
