@@ -10,7 +10,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
@@ -22,6 +22,7 @@ from fairway_cli.infra import EmbeddedPostgres, free_port, port_open, start_tans
 class BenchEnv:
     pg_server_url: str  # postgresql+asyncpg://.../postgres
     bootstrap: str
+    created: list[str] = field(default_factory=list)
 
     async def fresh_database(self, label: str) -> str:
         """A new database for one benchmark; returns its postgresql+asyncpg URL."""
@@ -31,12 +32,14 @@ class BenchEnv:
             await conn.execute(f'CREATE DATABASE "{name}"')
         finally:
             await conn.close()
+        self.created.append(name)
         return f"{self.pg_server_url.rsplit('/', 1)[0]}/{name}"
 
     async def drop_databases(self) -> None:
+        """Drop the databases this benchmark made (only those: others may be running beside it)."""
         conn = await asyncpg.connect(self.pg_server_url.replace("+asyncpg", ""))
         try:
-            for (name,) in await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'bench_%'"):
+            for name in self.created:
                 await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await conn.close()
