@@ -1,22 +1,73 @@
 """Wiring only: which routers, consumers and background loops make up the ai-gateway service."""
+
+import asyncio
 from pathlib import Path
 
+import structlog
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from fairway_ai_gateway.admin.endpoints import router as admin_router
+from fairway_ai_gateway.gateway.pipeline import Gateway
+from fairway_ai_gateway.gateway.rpc import build_rpc_server
 from fairway_ai_gateway.settings import Settings
-from fairway_chassis import ServiceDefinition, create_service, serve
+from fairway_chassis import Runtime, ServiceDefinition, create_service, serve
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+log = structlog.get_logger("fairway.ai-gateway")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, gateway: Gateway | None = None) -> FastAPI:
     settings = settings or Settings()
+    gw = gateway or Gateway(settings)
+
+    hot: list[AsyncEngine] = []
+
+    async def bind(runtime: Runtime) -> None:
+        assert runtime.sessionmaker is not None
+        # The LLM path's own small pool, without the chassis' pre-ping round trip (see Gateway.bind).
+        hot.append(
+            create_async_engine(
+                settings.service_database_url,
+                pool_size=settings.hot_pool_size,
+                max_overflow=settings.hot_pool_size,
+                pool_recycle=1800,
+            )
+        )
+        gw.bind(runtime.sessionmaker, hot_engine=hot[0])
+        runtime.extras["gateway"] = gw
+        if gw.provider is None:
+            log.warning(
+                "no FAIRWAY_AI_ANTHROPIC_API_KEY: running offline, every operation answers from its fallback"
+            )
+
+    async def sweeper(runtime: Runtime) -> None:
+        while True:
+            await asyncio.sleep(settings.sweep_interval_seconds)
+            try:
+                orphans, purged = await gw.sweep()
+                if orphans or purged:
+                    log.warning("swept", unsettled_reservations_charged=orphans, cache_entries_purged=purged)
+            except Exception:  # the database may be away for a moment; the next sweep catches up
+                log.exception("sweep failed")
+
+    async def close(runtime: Runtime) -> None:
+        await gw.close()
+        for engine in hot:
+            await engine.dispose()
+
     return create_service(
         ServiceDefinition(
             name="ai-gateway",
             settings=settings,
             migrations_dir=MIGRATIONS,
-            description="The only way out to an LLM: cost caps, PII sanitisation, injection defence, validation, fallbacks, audit.",
+            routers=[admin_router],
+            rpc_servers=[build_rpc_server(gw)],
+            on_startup=[bind],
+            background=[sweeper],
+            on_shutdown=[close],
+            description="The only way out to an LLM: cost caps, PII sanitisation, injection defence, validation, "
+            "fallbacks, audit.",
         )
     )
 

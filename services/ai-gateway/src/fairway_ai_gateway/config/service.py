@@ -1,0 +1,84 @@
+"""Reading and changing a tenant's AI config. Reads are cached for a few seconds per process: the gateway
+reads the config on every request and a PATCH is rare (the process that takes the PATCH drops its copy)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fairway_ai_gateway.config.repository import ConfigRepository
+from fairway_ai_gateway.config.schemas import TenantAIConfig, TenantAIConfigPatch, apply_patch, default_config
+from fairway_events import outbox, registry
+from fairway_events.contracts.ai import AIConfigUpdated, AIFeatureToggled
+
+
+class ConfigService:
+    def __init__(
+        self, *, default_timezone: str, cache_seconds: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.default_timezone = default_timezone
+        self.cache_seconds = cache_seconds
+        self.clock = clock
+        self._cache: dict[str, tuple[float, TenantAIConfig]] = {}
+
+    def _default(self) -> TenantAIConfig:
+        return default_config(self.default_timezone)
+
+    async def get(self, session: AsyncSession, tenant_id: str, *, fresh: bool = False) -> TenantAIConfig:
+        now = self.clock()
+        hit = self._cache.get(tenant_id)
+        if hit and not fresh and now - hit[0] < self.cache_seconds:
+            return hit[1]
+        doc = await ConfigRepository(session).get(tenant_id)
+        # A stored doc from an older release may miss newer fields: defaults fill them.
+        cfg = (
+            self._default()
+            if doc is None
+            else TenantAIConfig.model_validate({**self._default().doc(), **doc})
+        )
+        self._cache[tenant_id] = (now, cfg)
+        return cfg
+
+    async def update(
+        self, session: AsyncSession, tenant_id: str, patch: TenantAIConfigPatch, updated_by: str
+    ) -> tuple[TenantAIConfig, list[str]]:
+        repo = ConfigRepository(session)
+        doc = await repo.get_for_update(tenant_id)
+        current = (
+            self._default()
+            if doc is None
+            else TenantAIConfig.model_validate({**self._default().doc(), **doc})
+        )
+        new, changed = apply_patch(current, patch)
+        await repo.put(tenant_id, new.doc(), updated_by)
+        events = []
+        if changed:
+            events.append(
+                registry.envelope(
+                    AIConfigUpdated(changedFields=changed, updatedBy=updated_by),
+                    tenant_id=tenant_id,
+                    aggregate_id=tenant_id,
+                    source="ai-gateway",
+                )
+            )
+        for name in changed:
+            if name.startswith("features."):
+                feature = name.split(".", 1)[1]
+                events.append(
+                    registry.envelope(
+                        AIFeatureToggled(
+                            feature=feature, enabled=getattr(new.features, feature), updatedBy=updated_by
+                        ),
+                        tenant_id=tenant_id,
+                        aggregate_id=tenant_id,
+                        source="ai-gateway",
+                    )
+                )
+        await outbox.append(session, *events)
+        self._cache.pop(tenant_id, None)
+        return new, changed
+
+    def forget(self, tenant_id: str) -> None:
+        self._cache.pop(tenant_id, None)
