@@ -75,7 +75,9 @@ class ProfileCreated(_Model):
 
 @registry.event("profile.updated", 1, topic=TOPIC)
 class ProfileUpdated(_Model):
-    """Changed fields only, with their new values (attribute names, status, lifecycleStage, tags)."""
+    """Changed fields only, with their new values: attribute names (as in Attributes, lifetimeValue included),
+    status, lifecycleStage, tags; `identities` (the full Identities) when a key was unlinked because its value
+    was blocked as shared by too many people. Consent changes come as profile.consent_changed instead."""
 
     profileId: str
     changes: dict[str, Any]

@@ -1,0 +1,285 @@
+"""SQL of the resolution path. Every statement takes a whole batch as one JSON document (unpacked by
+json_to_recordset: cheaper than binding arrays element by element), so a consumer batch costs a handful of
+round trips however many events it holds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fairway_events import Envelope, outbox
+from fairway_events.tracing import current_trace_headers
+from fairway_identity.jsonutil import dumps
+from fairway_identity.profiles.models import LiveProfile
+from fairway_identity.profiles.repository import PROFILE_UPSERT, profile_rows
+from fairway_identity.resolution.engine import LogRow
+from fairway_identity.resolution.keys import TokenT
+
+_LOG_INSERT = """
+    INSERT INTO event_log (tenant_id, event_id, kind, source, event_type, occurred_at, profile_id, status, detail, body)
+    SELECT x.t, x.e, x.k, x.s, x.ty, x.o, x.p, x.st, x.d, x.b
+      FROM ROWS FROM (json_to_recordset(CAST(:log AS json))
+           AS (t text, e text, k text, s text, ty text, o timestamptz, p uuid, st text, d jsonb, b text))
+           WITH ORDINALITY AS x(t, e, k, s, ty, o, p, st, d, b, n)
+     ORDER BY x.n
+"""
+# The rows `outbox.append` would write (built by `outbox.row`, so the format is the core's), from one JSON
+# document: a batch produces hundreds, and a multi-row VALUES insert costs a new plan for every batch size.
+_OUTBOX_INSERT = """
+    INSERT INTO event_outbox (event_id, tenant_id, topic, key, event_type, version, occurred_at, body, headers)
+    SELECT x.event_id, x.tenant_id, x.topic, x.key, x.event_type, x.version, x.occurred_at, x.body, x.headers
+      FROM ROWS FROM (json_to_recordset(CAST(:outbox AS json))
+           AS (event_id text, tenant_id text, topic text, key text, event_type text, version int,
+               occurred_at timestamptz, body text, headers jsonb))
+           WITH ORDINALITY AS x(event_id, tenant_id, topic, key, event_type, version, occurred_at, body, headers, n)
+     ORDER BY x.n
+"""
+_KEYS_INSERT = """
+    INSERT INTO identity_key (tenant_id, key_type, value, profile_id, source_event_id)
+    SELECT x.t, x.k, x.v, x.p, x.e
+      FROM ROWS FROM (json_to_recordset(CAST(:keys AS json)) AS (t text, k text, v text, p uuid, e text))
+           WITH ORDINALITY AS x(t, k, v, p, e, n)
+     ORDER BY x.n
+    ON CONFLICT DO NOTHING
+"""
+# Data-modifying CTEs all run, referenced or not: four inserts for the price of one round trip.
+_WRITE_BATCH = (
+    "WITH k AS (" + _KEYS_INSERT + " RETURNING 1), "  # noqa: S608 (built from the constants above, no input)
+    "p AS (" + PROFILE_UPSERT + "), "
+    "l AS (" + _LOG_INSERT + " RETURNING id), "
+    "o AS (" + _OUTBOX_INSERT + ") "
+    "SELECT (SELECT count(*) FROM k) AS keys, (SELECT array_agg(id ORDER BY id) FROM l) AS log_ids"
+)
+
+
+def _log_rows(rows: Sequence[LogRow]) -> str:
+    return dumps(
+        [
+            {
+                "t": r.tenant_id,
+                "e": r.event_id,
+                "k": r.kind,
+                "s": r.source,
+                "ty": r.event_type,
+                "o": r.occurred_at,
+                "p": r.profile_id,
+                "st": r.status,
+                "d": r.detail,
+                "b": r.body,
+            }
+            for r in rows
+        ]
+    )
+
+
+def _outbox_rows(events: Sequence[Envelope]) -> str:
+    headers = current_trace_headers()
+    return dumps([outbox.row(e, trace_headers=headers) for e in events])
+
+
+class ResolutionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @classmethod
+    def from_session(cls, session: AsyncSession) -> ResolutionRepository:
+        return cls(session)
+
+    async def lookup(self, tokens: Sequence[TokenT]) -> tuple[dict[TokenT, str], set[TokenT]]:
+        """Owners of these keys, and which of them are blocked values."""
+        if not tokens:
+            return {}, set()
+        rows = (
+            await self.session.execute(
+                text("""
+            WITH q AS (SELECT * FROM json_to_recordset(CAST(:rows AS json)) AS q(t text, k text, v text))
+            SELECT k.tenant_id, k.key_type, k.value, k.profile_id::text AS profile_id, false AS blocked
+              FROM identity_key k JOIN q ON k.tenant_id = q.t AND k.key_type = q.k AND k.value = q.v
+            UNION ALL
+            SELECT b.tenant_id, b.key_type, b.value, NULL, true
+              FROM blocked_value b JOIN q ON b.tenant_id = q.t AND b.key_type = q.k AND b.value = q.v
+        """),
+                {"rows": dumps([{"t": t, "k": k, "v": v} for t, k, v in tokens])},
+            )
+        ).all()
+        owners: dict[TokenT, str] = {}
+        blocked: set[TokenT] = set()
+        for r in rows:
+            if r.blocked:
+                blocked.add((r.tenant_id, r.key_type, r.value))
+            else:
+                owners[(r.tenant_id, r.key_type, r.value)] = r.profile_id
+        return owners, blocked
+
+    async def write_batch(
+        self,
+        keys: Sequence[tuple[TokenT, str, str]],
+        profiles: Sequence[LiveProfile],
+        log: Sequence[LogRow],
+        events: Sequence[Envelope],
+    ) -> tuple[int, list[int]]:
+        """Everything a resolved batch writes, in one statement: new keys (token, profile, source event), new and
+        changed profiles, the event log, the outbox. Returns (keys actually inserted: fewer than asked means a
+        concurrent batch linked one first; the event log ids, in order)."""
+        keys = sorted(keys)  # one lock order for every transaction
+        row = (
+            await self.session.execute(
+                text(_WRITE_BATCH),
+                {
+                    "keys": dumps([{"t": t, "k": k, "v": v, "p": p, "e": e} for (t, k, v), p, e in keys]),
+                    "profiles": profile_rows(profiles),
+                    "log": _log_rows(log),
+                    "outbox": _outbox_rows(events),
+                },
+            )
+        ).one()
+        return row.keys, list(row.log_ids or [])
+
+    async def append_log(self, rows: Sequence[LogRow]) -> list[int]:
+        """Append to the event log in the given order; returns the ids given to the rows, in order."""
+        if not rows:
+            return []
+        res = await self.session.execute(text(_LOG_INSERT + " RETURNING id"), {"log": _log_rows(rows)})
+        return sorted(res.scalars().all())
+
+    async def append_outbox(self, events: Sequence[Envelope]) -> None:
+        if events:
+            await self.session.execute(text(_OUTBOX_INSERT), {"outbox": _outbox_rows(events)})
+
+    # -- conflicts: sightings, blocked values, candidates --------------------------------------------------
+    async def record_sightings(self, sightings: Sequence[tuple[str, str, str, str]]) -> dict[TokenT, int]:
+        """Record (tenant, type, value, profile) sightings; return how many profiles each value has been seen on."""
+        if not sightings:
+            return {}
+        cols = list(zip(*sorted(sightings), strict=True))
+        await self.session.execute(
+            text("""
+            INSERT INTO key_sighting (tenant_id, key_type, value, profile_id)
+            SELECT * FROM unnest(CAST(:t AS text[]), CAST(:k AS text[]), CAST(:v AS text[]), CAST(:p AS uuid[]))
+            ON CONFLICT DO NOTHING
+        """),
+            {"t": list(cols[0]), "k": list(cols[1]), "v": list(cols[2]), "p": list(cols[3])},
+        )
+        tokens = sorted({s[:3] for s in sightings})
+        rows = (
+            await self.session.execute(
+                text("""
+            SELECT s.tenant_id, s.key_type, s.value, count(*) AS n
+              FROM key_sighting s
+              JOIN unnest(CAST(:t AS text[]), CAST(:k AS text[]), CAST(:v AS text[])) AS q(tenant_id, key_type, value)
+                USING (tenant_id, key_type, value)
+             GROUP BY s.tenant_id, s.key_type, s.value
+        """),
+                {"t": [x[0] for x in tokens], "k": [x[1] for x in tokens], "v": [x[2] for x in tokens]},
+            )
+        ).all()
+        return {(r.tenant_id, r.key_type, r.value): r.n for r in rows}
+
+    async def block(self, tokens: Sequence[TokenT], reasons: Sequence[str]) -> list[tuple[TokenT, str]]:
+        """Block values as identifiers and unlink them; returns (token, former owner) of the unlinked keys."""
+        cols = {"t": [x[0] for x in tokens], "k": [x[1] for x in tokens], "v": [x[2] for x in tokens]}
+        await self.session.execute(
+            text("""
+            INSERT INTO blocked_value (tenant_id, key_type, value, reason)
+            SELECT * FROM unnest(CAST(:t AS text[]), CAST(:k AS text[]), CAST(:v AS text[]), CAST(:r AS text[]))
+            ON CONFLICT DO NOTHING
+        """),
+            {**cols, "r": list(reasons)},
+        )
+        rows = (
+            await self.session.execute(
+                text("""
+            DELETE FROM identity_key k
+             USING unnest(CAST(:t AS text[]), CAST(:k AS text[]), CAST(:v AS text[])) AS q(tenant_id, key_type, value)
+             WHERE k.tenant_id = q.tenant_id AND k.key_type = q.key_type AND k.value = q.value
+            RETURNING k.tenant_id, k.key_type, k.value, k.profile_id::text AS profile_id
+        """),
+                cols,
+            )
+        ).all()
+        await self.session.execute(
+            text("""
+            UPDATE merge_candidate c SET status = 'DISMISSED', resolution = 'conflicting values are blocked',
+                   resolved_at = now(), updated_at = now()
+             WHERE c.status = 'OPEN' AND c.tenant_id = ANY(CAST(:tenants AS text[]))
+               AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(c.conflict_keys) ck(token)
+                                WHERE NOT EXISTS (SELECT 1 FROM blocked_value b
+                                                   WHERE b.tenant_id = c.tenant_id
+                                                     AND b.key_type || ':' || b.value = ck.token))
+        """),
+            {"tenants": sorted(set(cols["t"]))},
+        )
+        return [((r.tenant_id, r.key_type, r.value), r.profile_id) for r in rows]
+
+    # -- reading the log ----------------------------------------------------------------------------------
+    async def events_of(self, tenant_id: str, profile_ids: Sequence[str]) -> list[dict[str, Any]]:
+        rows = (
+            await self.session.execute(
+                text("""
+            SELECT id, event_id, kind, source, event_type, profile_id::text AS profile_id, occurred_at, applied_at,
+                   status, body, detail
+              FROM event_log WHERE tenant_id = :t AND profile_id = ANY(CAST(:ids AS uuid[])) ORDER BY id
+        """),
+                {"t": tenant_id, "ids": list(profile_ids)},
+            )
+        ).all()
+        return [dict(r._mapping) for r in rows]
+
+    async def retag(self, tenant_id: str, log_ids: Sequence[int], profile_id: str) -> None:
+        if log_ids:
+            await self.session.execute(
+                text("""
+                UPDATE event_log SET profile_id = CAST(:p AS uuid) WHERE tenant_id = :t AND id = ANY(:ids)
+            """),
+                {"t": tenant_id, "p": profile_id, "ids": list(log_ids)},
+            )
+
+    async def max_id(self) -> int:
+        return (await self.session.execute(text("SELECT coalesce(max(id), 0) FROM event_log"))).scalar_one()
+
+    async def blocked_tokens(self, tenant_id: str) -> frozenset[str]:
+        rows = (
+            await self.session.execute(
+                text("SELECT key_type || ':' || value FROM blocked_value WHERE tenant_id = :t"),
+                {"t": tenant_id},
+            )
+        ).scalars()
+        return frozenset(rows.all())
+
+    async def sync_log(
+        self,
+        tenant_id: str,
+        *,
+        event_id: str | None,
+        event_type: str | None,
+        profile_id: str | None,
+        before: int | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        rows = (
+            await self.session.execute(
+                text("""
+            SELECT id, event_id, source, event_type, profile_id::text AS profile_id, status, occurred_at,
+                   applied_at, detail->'matchedBy' AS matched_by, detail->'confidence' AS confidence
+              FROM event_log
+             WHERE tenant_id = :t AND kind = 'upstream'
+               AND (CAST(:e AS text) IS NULL OR event_id = :e)
+               AND (CAST(:ty AS text) IS NULL OR event_type = :ty)
+               AND (CAST(:p AS uuid) IS NULL OR profile_id = CAST(:p AS uuid))
+               AND (CAST(:before AS bigint) IS NULL OR id < :before)
+             ORDER BY id DESC LIMIT :n
+        """),
+                {
+                    "t": tenant_id,
+                    "e": event_id,
+                    "ty": event_type,
+                    "p": profile_id,
+                    "before": before,
+                    "n": limit,
+                },
+            )
+        ).all()
+        return [dict(r._mapping) for r in rows]

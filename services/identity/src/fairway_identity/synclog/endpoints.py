@@ -1,0 +1,74 @@
+"""GET /api/v1/sync-log: every upstream event identity applied (the implementation guide's SyncLog)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from fairway_chassis import SessionDep
+from fairway_identity.deps import Reader
+from fairway_identity.profiles.schemas import decode_cursor, encode_cursor
+from fairway_identity.resolution.repository import ResolutionRepository
+
+router = APIRouter(prefix="/api/v1/sync-log", tags=["sync-log"])
+
+
+class SyncLogEntry(BaseModel):
+    tenantId: str
+    eventId: str
+    source: str
+    type: str
+    profileId: str | None
+    status: str  # APPLIED | SKIPPED (no usable identifier)
+    occurredAt: datetime
+    appliedAt: datetime
+    matchedBy: list[str] | None = None
+    confidence: Any = None
+
+
+class SyncLogPage(BaseModel):
+    items: list[SyncLogEntry]
+    nextCursor: str | None
+
+
+@router.get("", response_model=SyncLogPage)
+async def sync_log(
+    session: SessionDep,
+    principal: Reader,
+    eventId: Annotated[str | None, Query(max_length=200)] = None,
+    type: Annotated[str | None, Query(max_length=200)] = None,
+    profileId: Annotated[str | None, Query(pattern=r"^[0-9a-fA-F-]{36}$")] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> SyncLogPage:
+    rows = await ResolutionRepository.from_session(session).sync_log(
+        principal.tenant_id,
+        event_id=eventId,
+        event_type=type,
+        profile_id=profileId,
+        before=decode_cursor(cursor, int),
+        limit=limit + 1,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return SyncLogPage(
+        items=[
+            SyncLogEntry(
+                tenantId=principal.tenant_id,
+                eventId=r["event_id"],
+                source=r["source"],
+                type=r["event_type"],
+                profileId=r["profile_id"],
+                status=r["status"],
+                occurredAt=r["occurred_at"],
+                appliedAt=r["applied_at"],
+                matchedBy=r["matched_by"],
+                confidence=r["confidence"],
+            )
+            for r in rows
+        ],
+        nextCursor=encode_cursor(rows[-1]["id"]) if more else None,
+    )
