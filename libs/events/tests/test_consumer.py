@@ -138,3 +138,21 @@ async def test_inbox_rows_commit_with_effects(engine: AsyncEngine, created_topic
 
 def test_delivery_is_a_value() -> None:
     assert Delivery.__dataclass_params__.frozen  # type: ignore[attr-defined]
+
+
+async def test_the_same_id_from_two_upstream_systems_is_two_events(
+    engine: AsyncEngine, created_topics: TopicNames, producer: AIOKafkaProducer
+) -> None:
+    consumer = make_consumer(engine, created_topics, producer, fail_on=set())
+    scl = FakeRecord(upstream_event("scl.payment.received", "club-a", {"email": "a@x.com"},
+                                    {"paymentId": "1", "amount": 5}, event_id="123"), created_topics("scl.events"), 0)
+    tee = FakeRecord(upstream_event("teetime.booking.created", "club-a", {"email": "a@x.com"}, {"bookingId": "b"},
+                                    event_id="123"), created_topics("teetime.events"), 0)
+    await consumer.process([scl, tee])
+    await consumer.process([tee])
+    async with engine.connect() as c:
+        from .conftest import inbox_table
+
+        keys = set((await c.execute(select(inbox_table.c.event_id))).scalars())
+    assert keys == {"scl:123", "teetime:123"}
+    assert await effect_counts(engine) == {"123": 2}  # one effect per event: the stand-in table keys by id only

@@ -53,7 +53,7 @@ class Db:
         async with svc.runtime.engine.connect() as conn:
             return [dict(r._mapping) for r in (await conn.execute(text(sql), params)).all()]
 
-    async def applied(self, svc: RunningService, *event_ids: str, timeout: float = 30) -> None:
+    async def applied(self, svc: RunningService, *event_ids: str, timeout: float = 90) -> None:
         """Wait until identity has applied (or skipped) every one of these events."""
         want = set(event_ids)
 

@@ -207,7 +207,7 @@ class EventConsumer:
             try:
                 async with self.sessionmaker() as session, session.begin():
                     fresh = await inbox.claim(session, self.name, [d.envelope for d in batch])
-                    todo = [d for d in batch if d.envelope.event_id in fresh]
+                    todo = [d for d in batch if inbox.inbox_key(d.envelope) in fresh]
                     if todo:
                         await self.handler(session, todo)
                 CONSUMED.labels(self.name).inc(len(todo))

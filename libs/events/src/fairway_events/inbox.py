@@ -22,21 +22,27 @@ _CLAIM = text(
 )
 
 
-async def claim(session: AsyncSession, consumer: str, events: Sequence[Envelope]) -> set[str]:
-    """Insert inbox rows for events not seen before; return the ids this transaction now owns.
+def inbox_key(e: Envelope) -> str:
+    """Event ids are unique per producing system only (SCL and TeeTime may both send id 123), so the
+    inbox keys on the source too."""
+    return f"{e.source}:{e.event_id}"
 
-    A concurrent transaction claiming the same id blocks on the primary key until the other commits or
+
+async def claim(session: AsyncSession, consumer: str, events: Sequence[Envelope]) -> set[str]:
+    """Insert inbox rows for events not seen before; return the inbox keys (`inbox_key`) this transaction owns.
+
+    A concurrent transaction claiming the same event blocks on the primary key until the other commits or
     rolls back, so two deliveries of one event can never both take effect.
     """
     unique: dict[str, Envelope] = {}
     for e in events:
-        unique.setdefault(e.event_id, e)
+        unique.setdefault(inbox_key(e), e)
     if not unique:
         return set()
     rows = list(unique.values())
     result = await session.execute(_CLAIM, {
         "consumer": consumer,
-        "ids": [e.event_id for e in rows],
+        "ids": list(unique),
         "tenants": [e.tenant_id for e in rows],
         "types": [e.event_type for e in rows],
     })

@@ -47,7 +47,7 @@ async def run_service(app: FastAPI) -> AsyncIterator[RunningService]:
             yield RunningService(app=app, http=http)
 
 
-async def wait_for(check: Callable[[], Awaitable[T]], *, timeout: float = 30.0, interval: float = 0.1,
+async def wait_for(check: Callable[[], Awaitable[T]], *, timeout: float = 60.0, interval: float = 0.1,
                    what: str = "condition") -> T:
     """Poll `check` until it returns a truthy value; fail with `what` after `timeout` seconds."""
     deadline = asyncio.get_running_loop().time() + timeout

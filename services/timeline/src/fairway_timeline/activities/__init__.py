@@ -1,0 +1,1 @@
+"""Activities: what happened to a person, on the profile identity resolved them to."""

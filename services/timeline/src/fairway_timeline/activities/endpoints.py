@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from fairway_chassis import Principal, Unprocessable
+from fairway_timeline.activities.catalogue import ActivityType, Category
+from fairway_timeline.activities.repository import TimelineQuery
+from fairway_timeline.activities.schemas import CountersOut, TimelinePage
+from fairway_timeline.activities.service import parse_bound, parse_list, timeline_page
+from fairway_timeline.api import ProfileIdPath, Reader, ReadSessionDep, live_profile
+from fairway_timeline.counters.repository import EMPTY, CountersRepository
+
+router = APIRouter(prefix="/api/v1/customers", tags=["timeline"])
+
+
+@router.get("/{profile_id}/timeline", response_model=TimelinePage)
+async def get_timeline(
+    profile_id: ProfileIdPath,
+    session: ReadSessionDep,
+    principal: Principal = Reader,
+    categories: Annotated[
+        list[str] | None, Query(description="BOOKING,GOLF,... (comma-separated or repeated)")
+    ] = None,
+    types: Annotated[
+        list[str] | None, Query(description="BOOKING_CREATED,... (comma-separated or repeated)")
+    ] = None,
+    startDate: Annotated[str | None, Query(description="date or ISO datetime, inclusive")] = None,  # noqa: N803
+    endDate: Annotated[
+        str | None, Query(description="date (whole day included) or ISO datetime, exclusive")
+    ] = None,  # noqa: N803
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Response:
+    """The profile's activities, newest first (by when they happened), with the total matching the filters."""
+    start = parse_bound(startDate, "startDate", end=False)
+    end = parse_bound(endDate, "endDate", end=True)
+    if start is not None and end is not None and start >= end:
+        raise Unprocessable("endDate must be after startDate", field="query.endDate")
+    query = TimelineQuery(
+        tenant_id=principal.tenant_id,
+        profile_id=profile_id,
+        viewer=principal.subject,
+        categories=parse_list(categories, Category, "categories"),
+        types=parse_list(types, ActivityType, "types"),
+        start=start,
+        end=end,
+    )
+    page = await timeline_page(session, query, limit=limit, cursor=cursor)
+    # Serialised straight to JSON (the model documents the response; it needs no second validation).
+    return Response(page.model_dump_json(), media_type="application/json")
+
+
+@router.get("/{profile_id}/counters", response_model=CountersOut)
+async def get_counters(
+    profile_id: ProfileIdPath, session: ReadSessionDep, principal: Principal = Reader
+) -> CountersOut:
+    """The counters last published on crm.timeline for this profile."""
+    live = await live_profile(session, principal.tenant_id, profile_id)
+    stored = await CountersRepository(session).get(principal.tenant_id, live)
+    if stored is None:
+        return CountersOut(profileId=live, asOf=None, counters=dict(EMPTY))
+    return CountersOut(profileId=live, asOf=stored[1], counters=stored[0])

@@ -1,0 +1,1 @@
+"""Per-profile counters published on crm.timeline, kept right as events arrive and as time passes."""

@@ -1,0 +1,1 @@
+"""The consumer: upstream events become activities, crm.identity events say whose they are."""

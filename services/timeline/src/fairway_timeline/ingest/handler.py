@@ -1,0 +1,47 @@
+"""The timeline's one consumer: upstream topics and crm.identity, in one ordered unit of work per batch.
+
+Both kinds of event go through one consumer so a batch applies them in the order they arrived; runs of
+upstream events between identity events are stored in bulk.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fairway_events import Delivery, Envelope, registry
+from fairway_events.contracts.upstream import UPSTREAM_TOPICS
+from fairway_timeline.activities.catalogue import UPSTREAM
+from fairway_timeline.clock import Clock
+from fairway_timeline.counters import service as counters
+from fairway_timeline.ingest import upstream
+from fairway_timeline.ingest.identity import IDENTITY_EVENTS, IdentitySync
+from fairway_timeline.ingest.touched import Touched
+from fairway_timeline.locks import lock_tenants
+from fairway_timeline.settings import Settings
+
+TOPICS = [*UPSTREAM_TOPICS, "crm.identity"]
+# Upstream events that are about a person; teetime.competition.published is not, so it is not consumed.
+HANDLED = (set(UPSTREAM) & set().union(*(registry.types_on(t) for t in UPSTREAM_TOPICS))) | IDENTITY_EVENTS
+
+
+class TimelineIngest:
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+
+    async def __call__(self, session: AsyncSession, deliveries: list[Delivery]) -> None:
+        now = self.clock.now()
+        await lock_tenants(session, {d.envelope.tenant_id for d in deliveries})
+        touched = Touched()
+        run: list[Envelope] = []
+        for d in deliveries:
+            env = d.envelope
+            if env.event_type in IDENTITY_EVENTS:
+                await upstream.ingest(session, run, settings=self.settings, now=now, touched=touched)
+                run = []
+                await IdentitySync(session, self.settings, now, touched).apply(env)
+            else:
+                run.append(env)
+        await upstream.ingest(session, run, settings=self.settings, now=now, touched=touched)
+        await counters.drop(session, touched.gone)
+        await counters.refresh(session, touched.live, now)

@@ -1,0 +1,179 @@
+"""crm.identity events applied to the timeline's key map, and the activities and notes that follow them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fairway_events import Envelope
+from fairway_events.contracts.identity import (
+    Identities,
+    ProfileCreated,
+    ProfileErased,
+    ProfileIdentityLinked,
+    ProfileMerged,
+    ProfileUnmerged,
+    ProfileUpdated,
+)
+from fairway_timeline.activities.repository import ActivityRepository
+from fairway_timeline.identity_map.keys import RANK, Key, key_hash, keys_from_lists, normalise
+from fairway_timeline.identity_map.repository import ProfileRepository
+from fairway_timeline.ingest.touched import Touched
+from fairway_timeline.notes.repository import NoteRepository
+from fairway_timeline.settings import Settings
+
+log = structlog.get_logger("fairway.timeline.identity")
+IDENTITY_EVENTS = frozenset(
+    {
+        "profile.created",
+        "profile.updated",
+        "profile.identity_linked",
+        "profile.merged",
+        "profile.unmerged",
+        "profile.erased",
+    }
+)
+
+
+class IdentitySync:
+    def __init__(self, session: AsyncSession, settings: Settings, now: datetime, touched: Touched) -> None:
+        self.profiles = ProfileRepository(session)
+        self.activities = ActivityRepository(session)
+        self.notes = NoteRepository(session)
+        self.settings = settings
+        self.now = now
+        self.touched = touched
+
+    async def apply(self, env: Envelope) -> None:
+        p, t = env.payload, env.tenant_id
+        if isinstance(p, ProfileCreated):
+            await self.created(t, p)
+        elif isinstance(p, ProfileUpdated):
+            await self.updated(t, p)
+        elif isinstance(p, ProfileIdentityLinked):
+            await self.linked(t, p)
+        elif isinstance(p, ProfileMerged):
+            await self.merged(t, p)
+        elif isinstance(p, ProfileUnmerged):
+            await self.unmerged(t, p)
+        elif isinstance(p, ProfileErased):
+            await self.erased(t, p)
+
+    def _keys(self, tenant_id: str, identities: Identities) -> list[Key]:
+        return keys_from_lists(identities.model_dump(), self.settings.phone_region(tenant_id))
+
+    async def _live_root(self, tenant_id: str, profile_id: str, status: str = "ACTIVE") -> str | None:
+        """The profile activities of `profile_id` hang on now (following merges); None once erased."""
+        await self.profiles.ensure(tenant_id, profile_id, status)
+        root = await self.profiles.canonical(tenant_id, profile_id)
+        if root is None or root[1] == "ERASED":
+            return None
+        return root[0]
+
+    async def link(self, tenant_id: str, keys: Sequence[Key], profile_id: str) -> None:
+        """Point `keys` at `profile_id` and re-resolve every activity waiting for one of them."""
+        if not keys:
+            return
+        await self.profiles.upsert_keys(tenant_id, keys, profile_id)
+        best = {}
+        for m in await self.activities.waits_matching(tenant_id, keys):
+            if m.activity_id not in best or m.rank < best[m.activity_id].rank:
+                best[m.activity_id] = m
+        moves = []
+        for m in best.values():
+            if m.current_profile_id is None or m.current_rank is None or m.rank < m.current_rank:
+                moves.append((m.activity_id, m.key_profile_id, m.key_id, m.rank))
+                self.touched.touch(tenant_id, m.current_profile_id)
+                self.touched.touch(tenant_id, m.key_profile_id)
+        await self.activities.resolve(moves)
+
+    # -- events -----------------------------------------------------------------------------------------
+    async def created(self, tenant_id: str, e: ProfileCreated) -> None:
+        root = await self._live_root(tenant_id, e.profile.profileId, e.profile.status)
+        if root is not None:
+            await self.link(tenant_id, self._keys(tenant_id, e.profile.identities), root)
+
+    async def updated(self, tenant_id: str, e: ProfileUpdated) -> None:
+        """Only `identities` matters here: identity sends the full set when it unlinked a key it now blocks
+        (a value shared by too many people). Other changes (attributes, status) are not the timeline's."""
+        if "identities" not in e.changes:
+            return
+        root = await self._live_root(tenant_id, e.profileId)
+        if root is None:
+            return
+        keys = self._keys(tenant_id, Identities.model_validate(e.changes["identities"]))
+        # Activities already resolved through an unlinked key stay where they are: identity resolved them
+        # there too. Later events carrying it resolve through their other keys, as identity does.
+        await self.profiles.keep_only_keys(tenant_id, root, keys)
+        await self.link(tenant_id, keys, root)
+
+    async def linked(self, tenant_id: str, e: ProfileIdentityLinked) -> None:
+        root = await self._live_root(tenant_id, e.profileId)
+        value = normalise(e.keyType, e.value, self.settings.phone_region(tenant_id))
+        if root is not None and value is not None:
+            await self.link(tenant_id, [Key(RANK[e.keyType], e.keyType, value)], root)
+
+    async def merged(self, tenant_id: str, e: ProfileMerged) -> None:
+        if e.winnerId == e.loserId:
+            return
+        winner = await self._live_root(tenant_id, e.winnerId)
+        loser = await self._live_root(tenant_id, e.loserId)
+        if winner is None or loser is None:
+            log.warning("merge involves an erased profile; ignored", winner=e.winnerId, loser=e.loserId)
+            return
+        if winner == loser:  # already merged (a redelivery, or the events of a chain arrived out of order)
+            await self.link(tenant_id, self._keys(tenant_id, e.winner.identities), winner)
+            return
+        if loser != e.loserId:
+            log.warning(
+                "loser was already merged elsewhere; moving what hangs on its current root",
+                loser=e.loserId,
+                root=loser,
+            )
+        await self.profiles.set_merged(tenant_id, loser, winner)
+        await self.activities.move_all(tenant_id, loser, winner)
+        await self.notes.move_all(tenant_id, loser, winner)
+        await self.profiles.repoint_keys(tenant_id, loser, winner)
+        self.touched.drop(tenant_id, loser)
+        self.touched.touch(tenant_id, winner)
+        await self.link(tenant_id, self._keys(tenant_id, e.winner.identities), winner)
+
+    async def unmerged(self, tenant_id: str, e: ProfileUnmerged) -> None:
+        status = await self.profiles.status(tenant_id, e.restoredId)
+        if status == "ERASED":
+            return
+        winner = await self._live_root(tenant_id, e.profileId)
+        if winner is None:
+            return
+        restored_status = e.restored.status if e.restored.status not in ("MERGED", "ERASED") else "ACTIVE"
+        await self.profiles.restore(tenant_id, e.restoredId, restored_status)
+        # Keys first: activities follow the key that resolved them back to where identity now puts it.
+        await self.link(tenant_id, self._keys(tenant_id, e.restored.identities), e.restoredId)
+        await self.link(tenant_id, self._keys(tenant_id, e.profile.identities), winner)
+        origins = await self.profiles.subtree(tenant_id, e.restoredId)
+        await self.activities.move_back(tenant_id, winner, e.restoredId, origins)
+        await self.notes.move_back(tenant_id, winner, e.restoredId, origins)
+        self.touched.touch(tenant_id, winner)
+        self.touched.touch(tenant_id, e.restoredId)
+
+    async def erased(self, tenant_id: str, e: ProfileErased) -> None:
+        await self.profiles.ensure(tenant_id, e.profileId, "ERASED")
+        root = await self.profiles.canonical(tenant_id, e.profileId)
+        gone = await self.profiles.subtree(tenant_id, e.profileId)
+        keys = await self.profiles.keys_of(tenant_id, gone)
+        await self.profiles.remember_erased(
+            tenant_id, [key_hash(tenant_id, k.key_type, k.value) for k in keys], e.erasedAt, self.now
+        )
+        await self.activities.delete_waiting_on(tenant_id, [(k.key_type, k.value) for k in keys])
+        await self.activities.delete_for_profiles(tenant_id, gone)
+        await self.activities.forget_totals(tenant_id, gone)
+        await self.notes.delete_for_profiles(tenant_id, gone)
+        await self.profiles.delete_keys([k.id for k in keys])
+        await self.profiles.mark_erased(tenant_id, gone)
+        for profile_id in gone:
+            self.touched.drop(tenant_id, profile_id)
+        if root is not None and root[0] not in gone:
+            self.touched.touch(tenant_id, root[0])  # a merged part of a live profile was erased
