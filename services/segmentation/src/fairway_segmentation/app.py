@@ -1,24 +1,43 @@
 """Wiring only: which routers, consumers and background loops make up the segmentation service."""
+
 from pathlib import Path
 
 from fastapi import FastAPI
 
-from fairway_chassis import ServiceDefinition, create_service, serve
+from fairway_chassis import ConsumerSpec, ServiceDefinition, create_service, serve
+from fairway_segmentation import maintenance
+from fairway_segmentation.clock import Clock, system_clock
+from fairway_segmentation.readmodel.handlers import HANDLED, TOPICS, make_handler
+from fairway_segmentation.segments.endpoints import router, tools
 from fairway_segmentation.settings import Settings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
-    return create_service(
+    clock = clock or system_clock
+    app = create_service(
         ServiceDefinition(
             name="segmentation",
             settings=settings,
             migrations_dir=MIGRATIONS,
+            routers=[tools, router],
+            consumers=[
+                ConsumerSpec(
+                    name="segmentation.read-model",
+                    topics=TOPICS,
+                    handler=make_handler(clock),
+                    handles=HANDLED,
+                )
+            ],
+            rpc_client=True,  # POST /segments/nl asks the AI gateway's segment.parse
+            background=[maintenance.loop(clock)],
             description="Dynamic and static segments over cross-service data; natural-language segment builder.",
         )
     )
+    app.state.runtime.extras["clock"] = clock
+    return app
 
 
 def main() -> None:

@@ -1,0 +1,88 @@
+"""The background loop: membership that moves because time passes, and the scheduled full refresh.
+
+Rules with relative dates ("lastBookingAt lt -30 days") change membership without any event; segments using
+them are re-evaluated every `time_recheck_seconds` (timestamps) or when the UTC day changes (calendar dates).
+Every active dynamic segment is also fully refreshed every `refresh_interval_hours`. Each segment is handled in
+its own transaction, under its advisory lock taken with try-lock, so replicas share the work without waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from fairway_chassis import Runtime
+from fairway_schemas.criteria_eval import utc_day
+from fairway_segmentation.clock import Clock
+from fairway_segmentation.segments import engine
+from fairway_segmentation.segments.repository import SegmentRepository
+from fairway_segmentation.settings import Settings
+
+log = structlog.get_logger("fairway.segmentation.maintenance")
+
+
+async def due_segments(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings
+) -> list[tuple[str, str, str]]:
+    now = clock()
+    recheck = timedelta(seconds=settings.time_recheck_seconds)
+    due: dict[tuple[str, str], str] = {}
+    async with sessionmaker() as session:
+        repo = SegmentRepository.from_session(session)
+        for r in await repo.refresh_candidates(now - timedelta(hours=settings.refresh_interval_hours)):
+            due[(r["tenant_id"], r["segment_id"])] = "scheduled"
+        for r in await repo.time_sensitive():  # when both are due, time passing is the better explanation
+            last = r["time_checked_at"]
+            if (
+                last is None
+                or (r["time_sensitivity"] == "instant" and now - last >= recheck)
+                or (r["time_sensitivity"] == "day" and utc_day(now) != utc_day(last))
+            ):
+                due[(r["tenant_id"], r["segment_id"])] = "time"
+    return [(t, s, reason) for (t, s), reason in sorted(due.items())]
+
+
+async def run_once(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings) -> int:
+    """Refresh every segment that is due; returns how many were refreshed."""
+    done = 0
+    for tenant_id, segment_id, reason in await due_segments(sessionmaker, clock, settings):
+        async with sessionmaker() as session, session.begin():
+            if not await SegmentRepository.from_session(session).try_lock(tenant_id, segment_id):
+                continue  # a replica or a person is refreshing it right now
+            diff = await engine.refresh(
+                session, tenant_id, segment_id, now=clock(), reason=reason, locked=True
+            )
+        if diff is not None:
+            done += 1
+            if diff.entered or diff.exited:
+                log.info(
+                    "segment re-evaluated",
+                    tenant_id=tenant_id,
+                    segment_id=segment_id,
+                    reason=reason,
+                    entered=diff.entered,
+                    exited=diff.exited,
+                    size=diff.size,
+                )
+    return done
+
+
+def loop(clock: Clock):  # noqa: ANN201
+    async def maintenance_loop(runtime: Runtime) -> None:
+        settings = runtime.settings
+        assert isinstance(settings, Settings) and runtime.sessionmaker is not None
+        if not settings.maintenance:
+            return
+        while True:
+            try:
+                await run_once(runtime.sessionmaker, clock, settings)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may be away; the next round tries again
+                log.exception("maintenance round failed")
+            await asyncio.sleep(settings.maintenance_interval_seconds)
+
+    return maintenance_loop

@@ -1,0 +1,245 @@
+"""The read-model consumer: crm.identity, crm.timeline and crm.scoring events update `profiles`; every person
+whose row changed is re-evaluated against the tenant's active dynamic segments in the same transaction.
+
+One Kafka batch is one transaction (the chassis' unit of work): inbox claim, row updates, membership changes
+and their outbox events commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fairway_events import Delivery, Envelope
+from fairway_events.consumer import BatchHandler
+from fairway_events.contracts.identity import (
+    ProfileConsentChanged,
+    ProfileCreated,
+    ProfileErased,
+    ProfileIdentityLinked,
+    ProfileMerged,
+    ProfileUnmerged,
+    ProfileUpdated,
+)
+from fairway_events.contracts.scoring import ScoreUpdated
+from fairway_events.contracts.timeline import TimelineCountersUpdated
+from fairway_schemas.criteria import Group
+from fairway_schemas.criteria_eval import InvalidCriteria, Predicate
+from fairway_segmentation.clock import Clock
+from fairway_segmentation.readmodel import mapping
+from fairway_segmentation.readmodel.fields import CATALOGUE, as_profile, contact, is_eligible
+from fairway_segmentation.readmodel.repository import ProfileRepository
+from fairway_segmentation.segments.engine import ChangeSet, SegmentRef
+from fairway_segmentation.segments.repository import MembershipRepository, SegmentRepository
+
+log = structlog.get_logger("fairway.segmentation.readmodel")
+
+TOPICS = ["crm.identity", "crm.timeline", "crm.scoring"]
+HANDLED = {
+    "profile.created",
+    "profile.updated",
+    "profile.identity_linked",
+    "profile.consent_changed",
+    "profile.merged",
+    "profile.unmerged",
+    "profile.erased",
+    "timeline.counters_updated",
+    "score.updated",
+}
+
+
+class PredicateCache:
+    """Parsed and checked criteria per segment version, so a batch does not re-parse every segment."""
+
+    def __init__(self, size: int = 2000) -> None:
+        self.size = size
+        self._items: dict[tuple[str, str, Any], Predicate | None] = {}
+
+    def get(self, tenant_id: str, row: Mapping[Any, Any]) -> Predicate | None:
+        key = (tenant_id, row["segment_id"], row["updated_at"])
+        if key not in self._items:
+            if len(self._items) >= self.size:
+                self._items.clear()
+            try:
+                self._items[key] = Predicate(Group.model_validate(row["criteria"]), CATALOGUE)
+            except (InvalidCriteria, ValueError) as exc:
+                # Saved criteria the catalogue no longer accepts: leave the segment as it is, loudly.
+                log.error(
+                    "segment criteria no longer valid; not evaluated",
+                    segment_id=row["segment_id"],
+                    error=str(exc),
+                )
+                self._items[key] = None
+        return self._items[key]
+
+
+def _mentioned(env: Envelope) -> list[str]:
+    p = env.payload
+    if isinstance(p, ProfileCreated):
+        return [p.profile.profileId]
+    if isinstance(p, ProfileMerged):
+        return [p.winnerId, p.loserId]
+    if isinstance(p, ProfileUnmerged):
+        return [p.profileId, p.restoredId]
+    return [p.profileId]  # type: ignore[attr-defined]
+
+
+class TenantBatch:
+    """The events of one tenant in one batch, applied in order, then evaluated once per person."""
+
+    def __init__(
+        self, session: AsyncSession, tenant_id: str, now: datetime, predicates: PredicateCache
+    ) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+        self.now = now
+        self.predicates = predicates
+        self.profiles = ProfileRepository.from_session(session)
+        self.members = MembershipRepository.from_session(session)
+        self.segments = SegmentRepository.from_session(session)
+        self.changes = ChangeSet(session, tenant_id, now)
+        self.touched: set[str] = set()
+        self.tombstones: dict[str, str] = {}
+        self.segs: dict[str, Mapping[Any, Any]] = {}
+
+    async def run(self, envelopes: list[Envelope]) -> None:
+        ids = {i for e in envelopes for i in _mentioned(e)}
+        self.tombstones = await self.profiles.tombstones(self.tenant_id, ids)
+        before = await self.profiles.load(self.tenant_id, ids)
+        # Shared with every other consumer transaction; exclusive against creating or deleting a segment, and
+        # against a refresh or an edit of one. Read again once locked: criteria and flags are then current.
+        await self.segments.lock_tenant(self.tenant_id, shared=True)
+        segment_ids = [s["segment_id"] for s in await self.segments.of_tenant(self.tenant_id)]
+        await self.segments.lock_shared(self.tenant_id, segment_ids)
+        self.segs = {s["segment_id"]: s for s in await self.segments.of_tenant(self.tenant_id)}
+        for env in envelopes:
+            await self.apply(env)
+        await self.evaluate(before)
+        await self.changes.flush()
+
+    def _dead(self, profile_id: str) -> bool:
+        return profile_id in self.tombstones
+
+    async def apply(self, env: Envelope) -> None:
+        p, t = env.payload, self.tenant_id
+        if isinstance(p, ProfileUnmerged):
+            await self.profiles.clear_merge_tombstone(t, p.restoredId)
+            if self.tombstones.get(p.restoredId) == "merged":
+                del self.tombstones[p.restoredId]
+            for snap in (p.profile, p.restored):
+                if not self._dead(snap.profileId):
+                    await self.profiles.upsert(t, snap.profileId, mapping.snapshot_values(snap))
+                    self.touched.add(snap.profileId)
+            return
+        if any(self._dead(i) for i in _mentioned(env)[:1]):
+            return  # a late event about someone merged away or erased: nothing to bring back
+        if isinstance(p, ProfileCreated):
+            await self.profiles.upsert(t, p.profile.profileId, mapping.snapshot_values(p.profile))
+            self.touched.add(p.profile.profileId)
+        elif isinstance(p, ProfileUpdated):
+            values = mapping.change_values(p.changes)
+            if values:
+                await self.profiles.upsert(t, p.profileId, values)
+                self.touched.add(p.profileId)
+        elif isinstance(p, ProfileIdentityLinked):
+            await self.profiles.link_identity(t, p.profileId, p.keyType, p.value)
+            self.touched.add(p.profileId)
+        elif isinstance(p, ProfileConsentChanged):
+            await self.profiles.upsert(t, p.profileId, mapping.consent_values(p.consent))
+            self.touched.add(p.profileId)
+        elif isinstance(p, TimelineCountersUpdated):
+            await self.profiles.upsert_if_newer(t, p.profileId, mapping.counter_values(p), "counters_as_of")
+            self.touched.add(p.profileId)
+        elif isinstance(p, ScoreUpdated):
+            await self.profiles.upsert_if_newer(
+                t, p.profileId, mapping.score_values(p, env.occurred_at), "scores_as_of"
+            )
+            self.touched.add(p.profileId)
+        elif isinstance(p, ProfileMerged):
+            await self.merge(p, env.occurred_at)
+        elif isinstance(p, ProfileErased):
+            await self.erase(p.profileId, p.erasedAt)
+
+    async def merge(self, p: ProfileMerged, at: datetime) -> None:
+        t = self.tenant_id
+        if p.loserId != p.winnerId and not self._dead(p.loserId):
+            loser = await self.profiles.delete(t, p.loserId)
+            await self.profiles.tombstone(t, p.loserId, "merged", at, merged_into=p.winnerId)
+            self.tombstones[p.loserId] = "merged"
+            self.touched.discard(p.loserId)
+            for segment_id, _source in await self.members.remove_everywhere(t, p.loserId):
+                if segment_id not in self.segs:
+                    continue  # (cannot happen: a segment's deletion removes its members)
+                seg = SegmentRef.of(self.segs[segment_id])
+                self.changes.note_exits(seg, [p.loserId], reason="merged")
+                if seg.type == "STATIC":  # an explicit member stays one under the surviving id
+                    await self.changes.enter(seg, [p.winnerId], reason="merged", source="merged")
+        else:
+            loser = None
+        await self.profiles.upsert(t, p.winnerId, mapping.snapshot_values(p.winner))
+        if loser is not None:
+            await self.profiles.fold_in_activity(t, p.winnerId, loser, at)
+        self.touched.add(p.winnerId)
+
+    async def erase(self, profile_id: str, at: datetime) -> None:
+        t = self.tenant_id
+        await self.profiles.delete(t, profile_id)
+        await self.profiles.tombstone(t, profile_id, "erased", at)
+        self.tombstones[profile_id] = "erased"
+        self.touched.discard(profile_id)
+        for segment_id, _source in await self.members.remove_everywhere(t, profile_id):
+            if segment_id in self.segs:
+                self.changes.note_exits(SegmentRef.of(self.segs[segment_id]), [profile_id], reason="erased")
+
+    async def evaluate(self, before: Mapping[str, Mapping[Any, Any]]) -> None:
+        if not self.touched:
+            return
+        after = await self.profiles.load(self.tenant_id, self.touched)
+        memberships = await self.members.of_profiles(self.tenant_id, after)
+        dynamic = [
+            (SegmentRef.of(s), self.predicates.get(self.tenant_id, s))
+            for s in self.segs.values()
+            if s["type"] == "DYNAMIC" and s["active"]
+        ]
+        enter: dict[SegmentRef, list[str]] = defaultdict(list)
+        leave: dict[SegmentRef, list[str]] = defaultdict(list)
+        for pid, row in sorted(after.items()):
+            old = before.get(pid)
+            if old is not None and contact(old) != contact(row):
+                for sid, member in memberships:
+                    if member == pid and sid in self.segs:
+                        self.changes.contact_changed(SegmentRef.of(self.segs[sid]), pid)
+            eligible = is_eligible(row)
+            profile = as_profile(row)
+            for seg, predicate in dynamic:
+                if predicate is None:
+                    continue
+                should = eligible and predicate(profile, self.now)
+                is_member = (seg.segment_id, pid) in memberships
+                if should and not is_member:
+                    enter[seg].append(pid)
+                elif is_member and not should:
+                    leave[seg].append(pid)
+        for seg, pids in enter.items():
+            await self.changes.enter(seg, pids, reason="rule", source="rule")
+        for seg, pids in leave.items():
+            await self.changes.exit(seg, pids, reason="rule")
+
+
+def make_handler(clock: Clock, predicates: PredicateCache | None = None) -> BatchHandler:
+    cache = predicates or PredicateCache()
+
+    async def handle(session: AsyncSession, deliveries: list[Delivery]) -> None:
+        by_tenant: dict[str, list[Envelope]] = defaultdict(list)
+        for d in deliveries:
+            by_tenant[d.envelope.tenant_id].append(d.envelope)
+        now = clock()
+        for tenant_id in sorted(by_tenant):
+            await TenantBatch(session, tenant_id, now, cache).run(by_tenant[tenant_id])
+
+    return handle
