@@ -153,9 +153,13 @@ class EventConsumer:
             await msg.ack()
 
     # -- pipeline ---------------------------------------------------------------------------------------
-    def decode(self, record: ConsumerRecord) -> Delivery:
+    def decode(self, record: ConsumerRecord) -> Delivery | None:
+        """The typed delivery, or None for a known event type this consumer does not handle."""
         headers = headers_to_dict(record.headers)
         raw = decode_raw(record.value, headers)
+        self.registry.latest(raw.event_type)  # an unknown type is rejected even if we would skip it
+        if self.handles is not None and raw.event_type not in self.handles:
+            return None  # not ours: no need to pay for validation
         env = self.registry.validate(raw)
         header_tenant = headers.get("tenant_id")
         if header_tenant and header_tenant != env.tenant_id:
@@ -179,7 +183,7 @@ class EventConsumer:
             except ValidationError as exc:  # tenant id or envelope field of the wrong shape
                 dead.append((r, f"invalid envelope: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}", "invalid"))
                 continue
-            if self.handles is None or d.envelope.event_type in self.handles:
+            if d is not None:
                 good.append(d)
         if dead:
             for r, reason, _kind in dead:
