@@ -133,3 +133,45 @@ def test_models_are_frozen() -> None:
     env = registry.validate(decode_raw(upstream_event("scl.member.created", "a", {"email": "a@x.com"})))
     with pytest.raises(Exception):
         env.tenant_id = "b"  # type: ignore[misc]
+
+
+# -- the one-pass path the consumers use must agree with the general path ------------------------------------
+def _both(value: bytes) -> tuple:
+    from fairway_events.envelope import parse_json
+
+    def run(f):  # noqa: ANN001, ANN202
+        try:
+            return f()
+        except Exception as exc:  # noqa: BLE001 (comparing failures too)
+            return type(exc)
+
+    body = parse_json(value)
+    return run(lambda: registry.from_wire(value, body, {})), run(lambda: registry.validate(decode_raw(value)))
+
+
+@pytest.mark.parametrize("event", [
+    upstream_event("scl.member.created", "club-a", {"sclMemberId": 7, "email": "A@x.com"},
+                   {"firstName": "Jo", "dateOfBirth": "1980-02-03", "membershipTier": "Gold"}),
+    upstream_event("scl.payment.received", "club-a", {"email": "a@x.com"}, {"paymentId": 1, "amount": "12.5"}),
+    upstream_event("teetime.competition.published", "club-a", {}, {"competitionId": "c", "name": "Champs",
+                                                                   "startsAt": "2026-12-01T08:00:00Z"}),
+    upstream_event("contactPreference.updated", "club-a", {"messagingContactId": "MC-1"}, {"emailOptIn": False}),
+    json.dumps({"id": 123, "type": "teetime.round.played", "tenantId": "club-a", "timestamp": "2026-01-01T00:00:00Z",
+                "identity": {"teetimePlayerId": "T1"}, "payload": {"roundId": 9, "extra": "ignored"}}).encode(),
+])
+def test_one_pass_decoding_equals_the_general_path(event: bytes) -> None:
+    fast, general = _both(event)
+    assert fast == general
+    assert fast.payload.model_dump() == general.payload.model_dump()
+
+
+@pytest.mark.parametrize("event", [
+    upstream_event("scl.payment.received", "club-a", {"email": "a@x.com"}, {"paymentId": "p", "amount": "-3"}),
+    upstream_event("teetime.round.played", "club-a", {"email": ""}, {"roundId": "r"}),
+    upstream_event("scl.member.created", "Bad Tenant", {"email": "a@x.com"}),
+    json.dumps({"id": "1", "type": "scl.member.created", "tenantId": "a", "timestamp": "yesterday",
+                "identity": {"email": "a@x.com"}, "payload": {}}).encode(),
+])
+def test_one_pass_decoding_rejects_what_the_general_path_rejects(event: bytes) -> None:
+    fast, general = _both(event)
+    assert fast is InvalidEvent and general is InvalidEvent

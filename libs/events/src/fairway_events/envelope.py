@@ -71,8 +71,7 @@ class DecodeError(ValueError):
     """The bytes are not an event at all (not JSON, not an object, no type)."""
 
 
-def decode_raw(value: bytes | None, headers: dict[str, str] | None = None) -> RawEvent:
-    headers = headers or {}
+def parse_json(value: bytes | None) -> dict[str, Any]:
     if not value:
         raise DecodeError("empty message")
     try:
@@ -81,8 +80,55 @@ def decode_raw(value: bytes | None, headers: dict[str, str] | None = None) -> Ra
         raise DecodeError(f"malformed JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise DecodeError("event must be a JSON object")
+    return body
+
+
+def event_type_of(body: dict[str, Any]) -> str:
+    t = body.get("event_type", body.get("type"))
+    if not isinstance(t, str):
+        raise DecodeError("no event type: neither 'event_type' nor 'type' present")
+    return t
+
+
+def is_upstream(body: dict[str, Any]) -> bool:
+    return "event_type" not in body
+
+
+def upstream_version(body: dict[str, Any], headers: dict[str, str]) -> int:
     try:
-        if "event_type" in body:
+        return int(body.get("version") or headers.get("version") or 1)
+    except (TypeError, ValueError) as exc:
+        raise DecodeError(f"malformed envelope: version {body.get('version')!r}") from exc
+
+
+def check_upstream(body: dict[str, Any]) -> None:
+    if "id" not in body:
+        raise DecodeError("upstream event without 'id'")
+    if body.get("identity") is None:
+        raise DecodeError("upstream event without 'identity'")
+
+
+def upstream_source(event_type: str) -> str:
+    system = event_type.split(".", 1)[0]
+    return UPSTREAM_SOURCES.get(system, system)
+
+
+PERSON_KEY_ORDER = ("authUserId", "sclMemberId", "teetimePlayerId", "messagingContactId", "email", "phoneNumber")
+
+
+def upstream_aggregate(identity: dict[str, Any], event_id: str) -> str:
+    """Upstream events key by the person's strongest id so one person's events stay ordered."""
+    return next((str(identity[k]) for k in PERSON_KEY_ORDER if identity.get(k)), event_id)
+
+
+def decode_raw(value: bytes | None, headers: dict[str, str] | None = None) -> RawEvent:
+    return raw_from_body(parse_json(value), headers or {})
+
+
+def raw_from_body(body: dict[str, Any], headers: dict[str, str]) -> RawEvent:
+    event_type_of(body)
+    try:
+        if not is_upstream(body):
             return RawEvent(
                 event_id=str(body["event_id"]),
                 event_type=str(body["event_type"]),
@@ -93,38 +139,23 @@ def decode_raw(value: bytes | None, headers: dict[str, str] | None = None) -> Ra
                 source=str(body.get("source", "unknown")),
                 payload=_as_dict(body.get("payload")),
             )
-        if "type" in body:
-            return _decode_upstream(body, headers)
+        check_upstream(body)
+        event_type = str(body["type"])
+        identity = _as_dict(body["identity"])
+        return RawEvent(
+            event_id=str(body["id"]),
+            event_type=event_type,
+            version=upstream_version(body, headers),
+            tenant_id=body.get("tenantId"),
+            occurred_at=body.get("timestamp"),
+            aggregate_id=upstream_aggregate(identity, str(body["id"])),
+            source=upstream_source(event_type),
+            payload={"identity": identity, "payload": _as_dict(body.get("payload", {}))},
+        )
     except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, DecodeError):
+            raise
         raise DecodeError(f"malformed envelope: {exc!r}") from exc
-    raise DecodeError("no event type: neither 'event_type' nor 'type' present")
-
-
-def _decode_upstream(body: dict[str, Any], headers: dict[str, str]) -> RawEvent:
-    event_type = str(body["type"])
-    if "id" not in body:
-        raise DecodeError("upstream event without 'id'")
-    identity = body.get("identity")
-    if identity is None:
-        raise DecodeError("upstream event without 'identity'")
-    version = int(body.get("version") or headers.get("version") or 1)
-    identity = _as_dict(identity)
-    # Upstream events key by the person's strongest id so one person's events stay ordered.
-    aggregate = next(
-        (str(identity[k]) for k in ("authUserId", "sclMemberId", "teetimePlayerId", "messagingContactId", "email",
-                                    "phoneNumber") if identity.get(k)),
-        str(body["id"]),
-    )
-    return RawEvent(
-        event_id=str(body["id"]),
-        event_type=event_type,
-        version=version,
-        tenant_id=body.get("tenantId"),
-        occurred_at=body.get("timestamp"),
-        aggregate_id=aggregate,
-        source=UPSTREAM_SOURCES.get(event_type.split(".", 1)[0], event_type.split(".", 1)[0]),
-        payload={"identity": identity, "payload": _as_dict(body.get("payload", {}))},
-    )
 
 
 def _as_dict(value: Any) -> dict[str, Any]:

@@ -9,11 +9,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client import Counter, Gauge
-from sqlalchemy import BigInteger, MetaData, Table, any_, bindparam, func, select, text, update
+from sqlalchemy import BigInteger, MetaData, Table, Text, any_, bindparam, cast, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
@@ -93,12 +94,13 @@ class OutboxRelay:
         self.lock_key = zlib.crc32(f"fairway-outbox:{service}".encode())
         self._stopping = asyncio.Event()
         self._partitions: dict[str, list[int]] = {}
+        self._partition_of: dict[tuple[str, bytes], int] = {}
 
     async def publish_once(self, conn: AsyncConnection) -> int:
         t = _outbox_table
         rows = (
             await conn.execute(
-                select(t.c.id, t.c.topic, t.c.key, t.c.body, t.c.headers)
+                select(t.c.id, t.c.topic, t.c.key, t.c.body, cast(t.c.headers, Text).label("headers"))
                 .where(t.c.published_at.is_(None))
                 .order_by(t.c.id)
                 .limit(self.batch_size)
@@ -116,12 +118,17 @@ class OutboxRelay:
             if parts is None:
                 parts = self._partitions[topic] = sorted(await self.producer.partitions_for(topic))
             key = r.key.encode()
-            groups[(topic, _partitioner(key, parts, parts))].append((key, r))
+            partition = self._partition_of.get((topic, key))
+            if partition is None:  # murmur2 in Python is slow; aggregates repeat, so remember them
+                if len(self._partition_of) > 100_000:
+                    self._partition_of.clear()
+                partition = self._partition_of[(topic, key)] = _partitioner(key, parts, parts)
+            groups[(topic, partition)].append((key, r))
         futures = []
         for (topic, partition), items in groups.items():
             batch = self.producer.create_batch()
             for key, r in items:
-                headers = [(k, str(v).encode()) for k, v in (r.headers or {}).items()]
+                headers = [(k, str(v).encode()) for k, v in orjson.loads(r.headers).items()]
                 if batch.append(key=key, value=r.body.encode(), timestamp=None, headers=headers) is None:
                     futures.append(await self.producer.send_batch(batch, topic, partition=partition))
                     batch = self.producer.create_batch()

@@ -8,11 +8,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from fairway_events.envelope import Envelope, RawEvent, new_event_id, utcnow
+from fairway_events.envelope import (
+    Envelope,
+    RawEvent,
+    check_upstream,
+    event_type_of,
+    is_upstream,
+    new_event_id,
+    raw_from_body,
+    upstream_aggregate,
+    upstream_source,
+    upstream_version,
+    utcnow,
+)
+from fairway_schemas import TenantId
 
 M = TypeVar("M", bound=type[BaseModel])
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -51,6 +64,7 @@ class EventRegistry:
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
         self._by_model: dict[type[BaseModel], EventSpec] = {}
         self._typed: dict[type[BaseModel], type[Envelope]] = {}
+        self._wire: dict[type[BaseModel], type[BaseModel] | None] = {}
 
     # -- registration -------------------------------------------------------------------------------
     def register(self, event_type: str, version: int, model: type[BaseModel], topic: str) -> None:
@@ -112,20 +126,73 @@ class EventRegistry:
     def validate(self, raw: RawEvent) -> Envelope:
         spec = self.latest(raw.event_type)
         payload = self.upcast(raw.event_type, raw.version, raw.payload)
-        typed = self._typed.get(spec.model)
-        if typed is None:  # one validator for envelope and payload together: half the cost of two
-            typed = self._typed[spec.model] = Envelope[spec.model]  # type: ignore[name-defined]
-        try:
-            return typed.model_validate({
+        try:  # one validator for envelope and payload together: half the cost of two
+            return self._typed_envelope(spec).model_validate({
                 "event_id": raw.event_id, "event_type": raw.event_type, "version": spec.version,
                 "tenant_id": raw.tenant_id, "occurred_at": raw.occurred_at, "aggregate_id": raw.aggregate_id,
                 "source": raw.source, "payload": payload,
             })
         except ValidationError as exc:
-            fields = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()
+            raise InvalidEvent(_describe(raw.event_type, raw.version, exc)) from exc
+
+    # -- the hot path: bytes straight to a typed envelope ----------------------------------------------
+    def from_wire(self, value: bytes, body: dict[str, Any], headers: dict[str, str]) -> Envelope:
+        """Validate an event in one pass over its JSON bytes (pydantic-core parses them), which is about three
+        times cheaper than validating the parsed dict piecewise. Old versions take the upcasting path."""
+        event_type = event_type_of(body)
+        spec = self.latest(event_type)
+        if not is_upstream(body):
+            if body.get("version", 1) != spec.version:
+                return self.validate(raw_from_body(body, headers))
+            try:
+                return self._typed_envelope(spec).model_validate_json(value)
+            except ValidationError as exc:
+                raise InvalidEvent(_describe(event_type, spec.version, exc)) from exc
+        check_upstream(body)
+        version = upstream_version(body, headers)
+        wire = self._upstream_wire(spec)
+        if version != spec.version or wire is None:
+            return self.validate(raw_from_body(body, headers))
+        try:
+            w: Any = wire.model_validate_json(value)
+        except ValidationError as exc:
+            raise InvalidEvent(_describe(event_type, version, exc)) from exc
+        identity = w.identity if isinstance(w.identity, dict) else w.identity.__dict__
+        # The parts are validated instances already, so these constructors only assemble them.
+        return self._typed_envelope(spec)(
+            event_id=w.id, event_type=event_type, version=version, tenant_id=w.tenantId, occurred_at=w.timestamp,
+            aggregate_id=upstream_aggregate(identity, w.id), source=upstream_source(event_type),
+            payload=spec.model(identity=w.identity, payload=w.payload),
+        )
+
+    def _typed_envelope(self, spec: EventSpec) -> type[Envelope]:
+        typed = self._typed.get(spec.model)
+        if typed is None:
+            typed = self._typed[spec.model] = Envelope[spec.model]  # type: ignore[name-defined]
+        return typed
+
+    def _upstream_wire(self, spec: EventSpec) -> type[BaseModel] | None:
+        """The upstream contract's wire shape with this event's identity and payload types, or None when the
+        payload model has validators of its own (then the general path runs them)."""
+        if spec.model in self._wire:
+            return self._wire[spec.model]
+        fields = spec.model.model_fields
+        wire: type[BaseModel] | None = None
+        if set(fields) == {"identity", "payload"} and not spec.model.__pydantic_decorators__.model_validators:
+            field_defs: dict[str, Any] = {
+                "id": (Annotated[str, Field(min_length=1, max_length=200)], ...),
+                "tenantId": (TenantId, ...),
+                "timestamp": (AwareDatetime, ...),
+                "identity": (fields["identity"].annotation, fields["identity"]),
+                "payload": (fields["payload"].annotation, fields["payload"]),
+            }
+            wire = create_model(
+                f"{spec.model.__name__}Wire",
+                __config__=ConfigDict(frozen=True, extra="ignore", coerce_numbers_to_str=True),
+                **field_defs,
             )
-            raise InvalidEvent(f"{raw.event_type} v{raw.version} failed validation: {fields}") from exc
+        self._wire[spec.model] = wire
+        return wire
 
     def envelope(
         self,
@@ -152,6 +219,11 @@ class EventRegistry:
 
     def json_schemas(self) -> dict[tuple[str, int], dict[str, Any]]:
         return {(s.event_type, s.version): s.model.model_json_schema() for s in self.specs()}
+
+
+def _describe(event_type: str, version: int, exc: ValidationError) -> str:
+    fields = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors())
+    return f"{event_type} v{version} failed validation: {fields}"
 
 
 registry = EventRegistry()

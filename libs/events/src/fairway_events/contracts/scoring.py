@@ -1,7 +1,7 @@
 """crm.scoring: scores, churn risk and the model lifecycle. Keyed by profile id (model events: model name)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -42,6 +42,7 @@ class ChurnHighRiskDetected(_Model):
     daysUntilChurn: int | None = None
     topFactors: list[Factor] = Field(default_factory=list)
     modelVersion: str
+    predictedChurnDate: date | None = None
 
 
 @registry.event("ml.model.training_completed", 1, topic=TOPIC)

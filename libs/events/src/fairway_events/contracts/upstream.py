@@ -19,7 +19,8 @@ SCL, TEETIME, MESSAGING = "scl.events", "teetime.events", "messaging.events"
 
 
 class _Payload(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    # Upstream ids arrive as numbers from some systems and as strings from others.
+    model_config = ConfigDict(frozen=True, extra="ignore", coerce_numbers_to_str=True)
 
 
 class UpstreamEvent(BaseModel):
