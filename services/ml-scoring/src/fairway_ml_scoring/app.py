@@ -1,24 +1,54 @@
 """Wiring only: which routers, consumers and background loops make up the ml-scoring service."""
+
+import asyncio
 from pathlib import Path
 
 from fastapi import FastAPI
 
-from fairway_chassis import ServiceDefinition, create_service, serve
+from fairway_chassis import ConsumerSpec, Runtime, ServiceDefinition, create_service, serve
+from fairway_ml_scoring.churn.endpoints import router as churn_router
+from fairway_ml_scoring.clv.endpoints import router as clv_router
+from fairway_ml_scoring.context import Clock, MlContext, SystemClock
+from fairway_ml_scoring.engagement.endpoints import router as engagement_router
+from fairway_ml_scoring.features.ingest import HANDLED, TOPICS, FeatureIngest
+from fairway_ml_scoring.jobs import drift_loop, materialize_loop, watch_models
+from fairway_ml_scoring.models.endpoints import router as models_router
 from fairway_ml_scoring.settings import Settings
+from fairway_ml_scoring.sto.endpoints import router as sto_router
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
-    return create_service(
+    ctx = MlContext(settings=settings, clock=clock or SystemClock())
+
+    async def start(runtime: Runtime) -> None:
+        await asyncio.to_thread(ctx.start)
+
+    async def stop(runtime: Runtime) -> None:
+        await ctx.drain()
+        ctx.stop()
+
+    app = create_service(
         ServiceDefinition(
             name="ml-scoring",
             settings=settings,
             migrations_dir=MIGRATIONS,
             description="Engagement, churn risk, predicted lifetime value and send-time profiles.",
+            routers=[churn_router, clv_router, engagement_router, sto_router, models_router],
+            consumers=[
+                ConsumerSpec(
+                    name="ml-scoring.features", topics=TOPICS, handler=FeatureIngest(ctx), handles=HANDLED
+                )
+            ],
+            on_startup=[start],
+            background=[watch_models, materialize_loop, drift_loop],
+            on_shutdown=[stop],
         )
     )
+    app.state.runtime.extras["ml"] = ctx
+    return app
 
 
 def main() -> None:

@@ -243,8 +243,10 @@ def replay_transactions(
     """Replay a purchase history as upstream purchase events with their historic dates."""
     from fairway_ml_scoring.replay import replay_transactions as run
 
+    from dataclasses import asdict
+
     result = asyncio.run(run(file, tenant, bootstrap, prefix, source=source, wait=wait))
-    typer.echo(result if isinstance(result, str) else json.dumps(result, default=str))
+    typer.echo(json.dumps(asdict(result), default=str, indent=2))
 
 
 if __name__ == "__main__":

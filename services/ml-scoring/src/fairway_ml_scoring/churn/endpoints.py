@@ -1,0 +1,93 @@
+from datetime import date
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict
+
+from fairway_chassis import Principal, SessionDep, require_roles
+from fairway_ml_scoring.churn.risk import days_until_churn
+from fairway_ml_scoring.churn.service import predict, record_actual
+from fairway_ml_scoring.context import MlContext, ml
+from fairway_ml_scoring.scoring.repository import ScoreRepository
+
+router = APIRouter(prefix="/api/v1/ml/churn", tags=["churn"])
+Ml = Annotated[MlContext, Depends(ml)]
+RiskLevel = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+READERS = ("staff", "marketer", "analyst", "service")
+
+
+@router.get("/predict")
+async def get_prediction(
+    session: SessionDep,
+    ctx: Ml,
+    customerId: Annotated[str, Query(min_length=1, max_length=400)],  # noqa: N803
+    refresh: bool = False,
+    principal: Principal = require_roles(*READERS),
+) -> dict[str, Any]:
+    """Churn probability, risk level, days until churn, top factors, recommended actions and model version.
+    Served by the club's champion model, or a rule-based estimate (marked `fallback`) without one."""
+    return await predict(session, ctx, principal.tenant_id, customerId, refresh=refresh)
+
+
+@router.get("/at-risk")
+async def at_risk(
+    session: SessionDep,
+    ctx: Ml,
+    riskLevel: Annotated[list[RiskLevel] | None, Query()] = None,  # noqa: N803
+    daysUntilChurn: Annotated[int | None, Query(ge=1, le=730)] = None,  # noqa: N803
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    principal: Principal = require_roles(*READERS),
+) -> dict[str, Any]:
+    """Members by current churn risk (riskiest first), from the latest scores."""
+    levels = riskLevel or ["HIGH", "CRITICAL"]
+    rows = await ScoreRepository(session).at_risk(
+        principal.tenant_id, levels, limit if daysUntilChurn is None else 1000
+    )
+    horizon = ctx.settings.churn_horizon_days
+    out = []
+    for r in rows:
+        days = (
+            r.days_until_churn
+            if r.prediction_id is not None
+            else days_until_churn(r.churn_probability, horizon)
+        )
+        if daysUntilChurn is not None and (days is None or days > daysUntilChurn):
+            continue
+        out.append(
+            {
+                "customerId": r.subject_id,
+                "churnProbability": round(r.churn_probability, 4),
+                "riskLevel": r.risk_level,
+                "daysUntilChurn": days,
+                "engagementScore": round(r.engagement_score),
+                "predictedClv": r.predicted_clv,
+                "modelVersion": r.model_version,
+                "scoredAt": r.scored_at.isoformat(),
+                "predictionId": str(r.prediction_id) if r.prediction_id else None,
+                "topFactors": r.top_factors or [],
+            }
+        )
+        if len(out) >= limit:
+            break
+    return {"items": out, "count": len(out), "riskLevels": levels, "daysUntilChurn": daysUntilChurn}
+
+
+class ActualChurn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    churned: bool
+    churnDate: date | None = None
+
+
+@router.post("/{predictionId}/actual-churn")
+async def actual_churn(
+    session: SessionDep,
+    ctx: Ml,
+    predictionId: UUID,
+    body: ActualChurn,  # noqa: N803
+    principal: Principal = require_roles("staff", "analyst", "service"),
+) -> dict[str, Any]:
+    """Record what really happened, so the model's live accuracy can be tracked."""
+    return await record_actual(
+        session, ctx, principal.tenant_id, str(predictionId), body.churned, body.churnDate
+    )

@@ -1,0 +1,280 @@
+"""SQL of the feature log, the identity map and the profiles identity announced."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, literal, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from fairway_ml_scoring.db import ml_churn_predictions, ml_events, ml_identity_keys, ml_profiles, ml_scores
+from fairway_ml_scoring.features.engine import EventLog
+
+ACTIVE = "ACTIVE"
+
+
+class FeatureLogRepository:
+    def __init__(self, session: AsyncSession | AsyncConnection) -> None:
+        self.session = session
+
+    # -- identity map ------------------------------------------------------------------------------------
+    async def resolve(self, tenant_id: str, keys: Sequence[str]) -> dict[str, str]:
+        if not keys:
+            return {}
+        rows = await self.session.execute(
+            select(ml_identity_keys.c.key, ml_identity_keys.c.profile_id).where(
+                ml_identity_keys.c.tenant_id == tenant_id, ml_identity_keys.c.key.in_(list(set(keys)))
+            )
+        )
+        return {r.key: r.profile_id for r in rows}
+
+    async def link(self, tenant_id: str, profile_id: str, keys: Sequence[str]) -> set[str]:
+        """Map keys to the profile and move provisional events carrying them; returns the subjects moved away."""
+        if not keys:
+            return set()
+        stmt = insert(ml_identity_keys).values(
+            [{"tenant_id": tenant_id, "key": k, "profile_id": profile_id} for k in dict.fromkeys(keys)]
+        )
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["tenant_id", "key"], set_={"profile_id": stmt.excluded.profile_id}
+            )
+        )
+        return await self._move(
+            tenant_id,
+            profile_id,
+            and_(ml_events.c.resolved.is_(False), ml_events.c["keys"].overlap(list(keys))),
+        )
+
+    async def _move(self, tenant_id: str, to: str, condition: Any) -> set[str]:
+        old = (
+            select(ml_events.c.event_id, ml_events.c.subject_id.label("old_subject"))
+            .where(ml_events.c.tenant_id == tenant_id, condition)
+            .subquery()
+        )
+        rows = await self.session.execute(
+            update(ml_events)
+            .where(ml_events.c.tenant_id == tenant_id, ml_events.c.event_id == old.c.event_id)
+            .values(subject_id=to, resolved=True, received_at=func.now())
+            .returning(old.c.old_subject)
+        )
+        return {r.old_subject for r in rows} - {to}
+
+    async def merge(self, tenant_id: str, winner: str, loser: str, winner_keys: Sequence[str]) -> set[str]:
+        moved = await self._move(tenant_id, winner, ml_events.c.subject_id == loser)
+        await self.link(tenant_id, winner, winner_keys)
+        await self.upsert_profile(tenant_id, loser, "MERGED", merged_into=winner)
+        return moved | {loser}
+
+    async def unmerge(
+        self,
+        tenant_id: str,
+        winner: str,
+        restored: str,
+        winner_keys: Sequence[str],
+        restored_keys: Sequence[str],
+    ) -> None:
+        """Give the restored profile back the events whose keys are only its own."""
+        await self.link(tenant_id, restored, restored_keys)
+        await self.link(tenant_id, winner, winner_keys)
+        only_restored = [k for k in restored_keys if k not in set(winner_keys)]
+        if only_restored:
+            await self._move(
+                tenant_id,
+                restored,
+                and_(ml_events.c.subject_id == winner, ml_events.c["keys"].overlap(only_restored)),
+            )
+        await self.upsert_profile(tenant_id, restored, ACTIVE)
+
+    async def erase(self, tenant_id: str, profile_id: str) -> None:
+        keys = [
+            r.key
+            for r in await self.session.execute(
+                select(ml_identity_keys.c.key).where(
+                    ml_identity_keys.c.tenant_id == tenant_id, ml_identity_keys.c.profile_id == profile_id
+                )
+            )
+        ]
+        cond = ml_events.c.subject_id == profile_id
+        if keys:
+            cond = or_(cond, ml_events.c["keys"].overlap(keys))
+        await self.session.execute(delete(ml_events).where(ml_events.c.tenant_id == tenant_id, cond))
+        await self.session.execute(
+            delete(ml_identity_keys).where(
+                ml_identity_keys.c.tenant_id == tenant_id, ml_identity_keys.c.profile_id == profile_id
+            )
+        )
+        for table in (ml_scores, ml_churn_predictions):
+            await self.session.execute(
+                delete(table).where(table.c.tenant_id == tenant_id, table.c.subject_id == profile_id)
+            )
+        await self.upsert_profile(tenant_id, profile_id, "DELETED")
+
+    async def upsert_profile(
+        self,
+        tenant_id: str,
+        profile_id: str,
+        status: str,
+        *,
+        segment: str | None = None,
+        merged_into: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {
+            "tenant_id": tenant_id,
+            "profile_id": profile_id,
+            "status": status,
+            "merged_into": merged_into,
+            "updated_at": func.now(),
+        }
+        changes: dict[str, Any] = {"status": status, "merged_into": merged_into, "updated_at": func.now()}
+        if segment is not None:
+            values["segment"] = changes["segment"] = segment
+        stmt = insert(ml_profiles).values(values)
+        await self.session.execute(
+            stmt.on_conflict_do_update(index_elements=["tenant_id", "profile_id"], set_=changes)
+        )
+
+    async def set_segment(self, tenant_id: str, profile_id: str, segment: str) -> None:
+        stmt = insert(ml_profiles).values(
+            tenant_id=tenant_id, profile_id=profile_id, status=ACTIVE, segment=segment
+        )
+        await self.session.execute(
+            stmt.on_conflict_do_update(index_elements=["tenant_id", "profile_id"], set_={"segment": segment})
+        )
+
+    async def profile_status(self, tenant_id: str, profile_id: str) -> tuple[str, str | None] | None:
+        row = (
+            await self.session.execute(
+                select(ml_profiles.c.status, ml_profiles.c.segment).where(
+                    ml_profiles.c.tenant_id == tenant_id, ml_profiles.c.profile_id == profile_id
+                )
+            )
+        ).first()
+        return (row.status, row.segment) if row else None
+
+    async def segment_of(self, tenant_id: str, subject_id: str) -> str | None:
+        got = await self.profile_status(tenant_id, subject_id)
+        return got[1] if got else None
+
+    # -- the log ---------------------------------------------------------------------------------------
+    async def append(self, rows: list[dict[str, Any]]) -> list[str]:
+        """Insert events (a redelivered event id is ignored); returns the subjects of new rows."""
+        if not rows:
+            return []
+        # executemany ("insertmanyvalues"): far cheaper to compile than one giant VALUES list.
+        stmt = (
+            insert(ml_events)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "event_id"])
+            .returning(ml_events.c.subject_id)
+        )
+        result = await self.session.execute(stmt, rows)
+        return [r.subject_id for r in result]
+
+    async def load(
+        self, tenant_id: str, subjects: Sequence[str] | None = None, until: datetime | None = None
+    ) -> EventLog:
+        """The events of a tenant (or of some subjects), as a point-in-time queryable log."""
+        q = select(
+            ml_events.c.subject_id,
+            ml_events.c.kind,
+            ml_events.c.occurred_at,
+            ml_events.c.amount,
+            ml_events.c.attrs,
+        ).where(ml_events.c.tenant_id == tenant_id)
+        if subjects is not None:
+            if not subjects:
+                return EventLog.empty()
+            q = q.where(ml_events.c.subject_id.in_(list(set(subjects))))
+        if until is not None:
+            q = q.where(ml_events.c.occurred_at <= until)
+        result = await self.session.execute(q)
+        return EventLog.from_rows((r.subject_id, r.kind, r.occurred_at, r.amount, r.attrs) for r in result)
+
+    async def last_received(self, tenant_id: str, subject_id: str) -> datetime | None:
+        """When the subject's log last changed (an event arrived or moved to it)."""
+        return (
+            await self.session.execute(
+                select(func.max(ml_events.c.received_at)).where(
+                    ml_events.c.tenant_id == tenant_id, ml_events.c.subject_id == subject_id
+                )
+            )
+        ).scalar()
+
+    async def known_subject(self, tenant_id: str, subject_id: str) -> bool:
+        """A subject is known when it has events or identity announced it (and it is not merged or erased)."""
+        status = await self.profile_status(tenant_id, subject_id)
+        if status is not None:
+            return status[0] == ACTIVE
+        row = (
+            await self.session.execute(
+                select(literal(1))
+                .where(ml_events.c.tenant_id == tenant_id, ml_events.c.subject_id == subject_id)
+                .limit(1)
+            )
+        ).first()
+        return row is not None
+
+    async def subjects(self, tenant_id: str) -> list[str]:
+        """Every scoreable subject of a tenant: subjects with events, plus active profiles without any."""
+        rows = await self.session.execute(
+            text(
+                "SELECT subject_id FROM ml_events WHERE tenant_id = :t GROUP BY subject_id "
+                "UNION SELECT profile_id FROM ml_profiles WHERE tenant_id = :t AND status = 'ACTIVE' "
+                "EXCEPT SELECT profile_id FROM ml_profiles WHERE tenant_id = :t AND status <> 'ACTIVE' "
+                "ORDER BY 1"
+            ),
+            {"t": tenant_id},
+        )
+        return [r[0] for r in rows]
+
+    async def tenants(self) -> list[str]:
+        rows = await self.session.execute(
+            text(
+                "SELECT DISTINCT tenant_id FROM ml_events UNION SELECT DISTINCT tenant_id FROM ml_profiles ORDER BY 1"
+            )
+        )
+        return [r[0] for r in rows]
+
+    async def open_times(
+        self,
+        tenant_id: str | None,
+        since: datetime,
+        subject_id: str | None = None,
+        segment: str | None = None,
+    ) -> list[datetime]:
+        """When opens happened (email and push), for send-time profiles and their pooled priors."""
+        q = select(ml_events.c.occurred_at).where(
+            ml_events.c.kind.in_(("email_opened", "push_opened", "email_clicked")),
+            ml_events.c.occurred_at >= since,
+        )
+        if tenant_id is not None:
+            q = q.where(ml_events.c.tenant_id == tenant_id)
+        if subject_id is not None:
+            q = q.where(ml_events.c.subject_id == subject_id)
+        if segment is not None:
+            q = q.where(
+                ml_events.c.subject_id.in_(
+                    select(ml_profiles.c.profile_id).where(
+                        ml_profiles.c.tenant_id == tenant_id, ml_profiles.c.segment == segment
+                    )
+                )
+            )
+        return [r.occurred_at for r in await self.session.execute(q)]
+
+    async def message_counts(self, tenant_id: str, subject_id: str, since: datetime) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(ml_events.c.kind, func.count())
+            .where(
+                ml_events.c.tenant_id == tenant_id,
+                ml_events.c.subject_id == subject_id,
+                ml_events.c.occurred_at >= since,
+                ml_events.c.kind.in_(
+                    ("email_sent", "email_opened", "email_clicked", "push_sent", "push_opened")
+                ),
+            )
+            .group_by(ml_events.c.kind)
+        )
+        return {k: int(n) for k, n in rows}

@@ -1,0 +1,223 @@
+"""SQL of current scores (ml_scores), stored churn predictions and raised alerts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fairway_ml_scoring.db import ml_alerts, ml_churn_predictions, ml_events, ml_scores
+
+
+class ScoreRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get_many(self, tenant_id: str, subjects: Sequence[str]) -> dict[str, Any]:
+        if not subjects:
+            return {}
+        rows = await self.session.execute(
+            select(ml_scores).where(
+                ml_scores.c.tenant_id == tenant_id, ml_scores.c.subject_id.in_(list(subjects))
+            )
+        )
+        return {r.subject_id: r for r in rows}
+
+    async def upsert(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        stmt = insert(ml_scores).values(rows)
+        cols = (
+            "engagement_score",
+            "churn_probability",
+            "risk_level",
+            "predicted_clv",
+            "model_version",
+            "features",
+            "scored_at",
+        )
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["tenant_id", "subject_id"], set_={c: stmt.excluded[c] for c in cols}
+            )
+        )
+
+    async def delete(self, tenant_id: str, subjects: Sequence[str]) -> None:
+        if subjects:
+            await self.session.execute(
+                delete(ml_scores).where(
+                    ml_scores.c.tenant_id == tenant_id, ml_scores.c.subject_id.in_(list(subjects))
+                )
+            )
+
+    async def recent_features(
+        self, tenant_id: str, since: datetime, limit: int = 50_000
+    ) -> list[dict[str, float]]:
+        rows = await self.session.execute(
+            select(ml_scores.c.features)
+            .where(ml_scores.c.tenant_id == tenant_id, ml_scores.c.scored_at >= since)
+            .limit(limit)
+        )
+        return [r.features for r in rows]
+
+    async def at_risk(self, tenant_id: str, levels: Sequence[str], limit: int) -> list[Any]:
+        """Current scores at the given risk levels, riskiest first, with the latest stored prediction if any."""
+        latest = (
+            select(
+                ml_churn_predictions.c.subject_id, func.max(ml_churn_predictions.c.predicted_at).label("at")
+            )
+            .where(ml_churn_predictions.c.tenant_id == tenant_id)
+            .group_by(ml_churn_predictions.c.subject_id)
+            .subquery()
+        )
+        pred = ml_churn_predictions
+        q = (
+            select(
+                ml_scores,
+                pred.c.id.label("prediction_id"),
+                pred.c.days_until_churn,
+                pred.c.predicted_churn_date,
+                pred.c.top_factors,
+                pred.c.valid_until,
+            )
+            .select_from(
+                ml_scores.outerjoin(latest, latest.c.subject_id == ml_scores.c.subject_id).outerjoin(
+                    pred,
+                    and_(
+                        pred.c.tenant_id == tenant_id,
+                        pred.c.subject_id == latest.c.subject_id,
+                        pred.c.predicted_at == latest.c.at,
+                    ),
+                )
+            )
+            .where(ml_scores.c.tenant_id == tenant_id, ml_scores.c.risk_level.in_(list(levels)))
+            .order_by(ml_scores.c.churn_probability.desc(), ml_scores.c.subject_id)
+            .limit(limit)
+        )
+        return list(await self.session.execute(q))
+
+
+class PredictionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, row: dict[str, Any]) -> None:
+        await self.session.execute(insert(ml_churn_predictions).values(row))
+
+    async def get(self, tenant_id: str, prediction_id: str) -> Any:
+        return (
+            await self.session.execute(
+                select(ml_churn_predictions).where(
+                    ml_churn_predictions.c.tenant_id == tenant_id, ml_churn_predictions.c.id == prediction_id
+                )
+            )
+        ).first()
+
+    async def latest_valid(self, tenant_id: str, subject: str, now: datetime) -> Any:
+        """The member's latest still-valid prediction, with `changed_since`: whether an event about them
+        arrived (or moved to them) after it was made. One round trip."""
+        p = ml_churn_predictions
+        changed = exists().where(
+            ml_events.c.tenant_id == tenant_id,
+            ml_events.c.subject_id == subject,
+            ml_events.c.received_at > p.c.predicted_at,
+        )
+        return (
+            await self.session.execute(
+                select(p, changed.label("changed_since"))
+                .where(p.c.tenant_id == tenant_id, p.c.subject_id == subject, p.c.valid_until > now)
+                .order_by(p.c.predicted_at.desc())
+                .limit(1)
+            )
+        ).first()
+
+    async def record_outcome(
+        self,
+        tenant_id: str,
+        prediction_id: str,
+        churned: bool,
+        churn_date: date | None,
+        was_accurate: bool,
+        now: datetime,
+    ) -> None:
+        await self.session.execute(
+            update(ml_churn_predictions)
+            .where(ml_churn_predictions.c.tenant_id == tenant_id, ml_churn_predictions.c.id == prediction_id)
+            .values(
+                actual_churned=churned,
+                actual_churn_date=churn_date,
+                was_accurate=was_accurate,
+                outcome_recorded_at=now,
+            )
+        )
+
+    async def outcomes(self, tenant_id: str, model_name: str) -> list[Any]:
+        """Predictions with a recorded outcome, per model version: what live accuracy is measured on."""
+        return list(
+            await self.session.execute(
+                select(
+                    ml_churn_predictions.c.model_version,
+                    ml_churn_predictions.c.churn_probability,
+                    ml_churn_predictions.c.actual_churned,
+                    ml_churn_predictions.c.variant,
+                ).where(
+                    ml_churn_predictions.c.tenant_id == tenant_id,
+                    ml_churn_predictions.c.model_name == model_name,
+                    ml_churn_predictions.c.actual_churned.is_not(None),
+                )
+            )
+        )
+
+    async def counts_by_version(self, tenant_id: str, model_name: str, since: datetime) -> list[Any]:
+        return list(
+            await self.session.execute(
+                select(
+                    ml_churn_predictions.c.model_version,
+                    ml_churn_predictions.c.variant,
+                    func.count().label("n"),
+                    func.avg(ml_churn_predictions.c.churn_probability).label("mean_probability"),
+                )
+                .where(
+                    ml_churn_predictions.c.tenant_id == tenant_id,
+                    ml_churn_predictions.c.model_name == model_name,
+                    ml_churn_predictions.c.predicted_at >= since,
+                )
+                .group_by(ml_churn_predictions.c.model_version, ml_churn_predictions.c.variant)
+            )
+        )
+
+
+class AlertRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def raise_once(
+        self, tenant_id: str, kind: str, subject: str, value: float, now: datetime, every_seconds: float
+    ) -> bool:
+        """True if this alert should be announced now (not raised for this subject within the period)."""
+        row = (
+            await self.session.execute(
+                select(ml_alerts.c.raised_at)
+                .where(
+                    ml_alerts.c.tenant_id == tenant_id,
+                    ml_alerts.c.kind == kind,
+                    ml_alerts.c.subject == subject,
+                )
+                .with_for_update()
+            )
+        ).first()
+        if row is not None and (now - row.raised_at).total_seconds() < every_seconds:
+            return False
+        stmt = insert(ml_alerts).values(
+            tenant_id=tenant_id, kind=kind, subject=subject, value=value, raised_at=now
+        )
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["tenant_id", "kind", "subject"], set_={"value": value, "raised_at": now}
+            )
+        )
+        return True
