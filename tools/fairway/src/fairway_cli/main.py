@@ -241,9 +241,9 @@ def replay_transactions(
     prefix: Prefix = "",
 ) -> None:
     """Replay a purchase history as upstream purchase events with their historic dates."""
-    from fairway_ml_scoring.replay import replay_transactions as run
-
     from dataclasses import asdict
+
+    from fairway_ml_scoring.replay import replay_transactions as run
 
     result = asyncio.run(run(file, tenant, bootstrap, prefix, source=source, wait=wait))
     typer.echo(json.dumps(asdict(result), default=str, indent=2))
