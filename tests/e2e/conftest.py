@@ -41,6 +41,12 @@ class Platform:
         return [json.loads(line) for line in self.cli("dlq", "list", "--json", "--topic", topic).splitlines() if line]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The first test also waits for the whole platform to start (eight services, MLflow, the demo club).
+    for item in items:
+        item.add_marker(pytest.mark.timeout(900))
+
+
 def _free_offset() -> int:
     for _ in range(50):
         offset = random.randrange(20000, 40000, 10)
