@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fairway_cli.infra import free_port, port_open
+from fairway_cli.infra import port_open
 
 FAIRWAY = str(Path(sys.executable).parent / "fairway")
 
@@ -48,11 +48,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def _free_offset() -> int:
+    # Below the ephemeral range (32768+), so no outgoing connection can take one of these ports meanwhile.
     for _ in range(50):
-        offset = random.randrange(20000, 40000, 10)
-        if not any(port_open("127.0.0.1", 8001 + offset + i) for i in range(8)):
+        offset = random.randrange(10000, 24000, 200)
+        if not any(port_open("127.0.0.1", p + offset) for p in [*range(8001, 8009), 8100, 8101, 8102]):
             return offset
-    raise RuntimeError("no free block of service ports")
+    raise RuntimeError("no free block of ports")
 
 
 @pytest.fixture(scope="session")
@@ -61,8 +62,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     env = {k: v for k, v in os.environ.items()
            if k not in {"FAIRWAY_DATABASE_URL", "FAIRWAY_KAFKA_BOOTSTRAP", "FAIRWAY_JWT_SECRET", "FAIRWAY_TOPIC_PREFIX"}}
     offset = _free_offset()
-    env.update(FAIRWAY_RUN_DIR=str(run_dir), FAIRWAY_PORT_OFFSET=str(offset), FAIRWAY_KAFKA_PORT=str(free_port()),
-               FAIRWAY_PG_PORT=str(free_port()), FAIRWAY_MLFLOW_PORT=str(free_port()))
+    env.update(FAIRWAY_RUN_DIR=str(run_dir), FAIRWAY_PORT_OFFSET=str(offset), FAIRWAY_KAFKA_PORT=str(8100 + offset),
+               FAIRWAY_PG_PORT=str(8101 + offset), FAIRWAY_MLFLOW_PORT=str(8102 + offset))
     env["FAIRWAY_KAFKA_BOOTSTRAP"] = f"127.0.0.1:{env['FAIRWAY_KAFKA_PORT']}"  # for the CLI commands below
     up_env = {k: v for k, v in env.items() if k != "FAIRWAY_KAFKA_BOOTSTRAP"}  # `up` starts its own broker
     p = Platform(env=env, port_offset=offset, run_dir=run_dir)
