@@ -28,7 +28,7 @@ SERVICES: dict[str, int] = {
     }.items()
 }
 MLFLOW_PORT = int(os.environ.get("FAIRWAY_MLFLOW_PORT", "5000"))
-PG_PORT = int(os.environ.get("FAIRWAY_PG_PORT", "55432"))
+PG_PORT = int(os.environ.get("FAIRWAY_PG_PORT", "15432"))  # below the ephemeral port range
 
 
 def _pids() -> Path:
