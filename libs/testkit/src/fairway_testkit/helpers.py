@@ -41,7 +41,8 @@ class RunningService:
 @contextlib.asynccontextmanager
 async def run_service(app: FastAPI) -> AsyncIterator[RunningService]:
     """Start a service in-process as its process would (migrations, broker, relay), with an HTTP client."""
-    async with LifespanManager(app, startup_timeout=90, shutdown_timeout=30):
+    # Generous: on 2 cores shared by several test workers a start (migrations, topics, broker) can take a while.
+    async with LifespanManager(app, startup_timeout=240, shutdown_timeout=60):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield RunningService(app=app, http=http)
