@@ -12,6 +12,8 @@ Each rate of FAIRWAY_BENCH_RATES (default "25,500" requests/s: one this shared 2
 target rate) runs FAIRWAY_BENCH_SECONDS (default 4) per phase, spread over FAIRWAY_BENCH_TENANTS clubs (default
 20). At most 128 requests are in flight; time queued behind that limit counts in the end-to-end figures.
 CPU per request (of this process) is printed too: it is what decides the rate one process can carry.
+Both paths use the same SDK client (`provider.client.make_sdk`: aiohttp transport) on the same uvloop event loop,
+which is the loop the service runs on (uvicorn picks uvloop when it is installed).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 import anthropic
 import asyncpg
 import httpx
+import uvloop
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from fairway_ai_gateway.app import MIGRATIONS
@@ -34,6 +37,7 @@ from fairway_ai_gateway.config.schemas import TenantAIConfigPatch
 from fairway_ai_gateway.fake_provider.server import free_port
 from fairway_ai_gateway.gateway.pipeline import Gateway
 from fairway_ai_gateway.operations import OPERATIONS, Context
+from fairway_ai_gateway.provider.client import make_sdk
 from fairway_ai_gateway.settings import Settings
 from fairway_chassis.db import make_engine, make_sessionmaker, migrate
 from fairway_cli.benchkit import bench_env, percentile, report
@@ -180,7 +184,7 @@ async def main() -> None:
                 max_caller_text=1000,
             )
             prompt = op.prepare(ctx)
-            sdk = anthropic.AsyncAnthropic(api_key="bench-key", base_url=url, max_retries=0, timeout=30)
+            sdk = make_sdk(api_key="bench-key", base_url=url, timeout=settings.provider_timeout_seconds)
 
             errors: dict[str, int] = {}
 
@@ -253,4 +257,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    # uvloop, as the service runs (uvicorn picks it when installed); both paths share this loop.
+    uvloop.run(main())
