@@ -5,12 +5,12 @@ from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from fairway_ai_gateway.admin.endpoints import router as admin_router
 from fairway_ai_gateway.gateway.pipeline import Gateway
 from fairway_ai_gateway.gateway.rpc import build_rpc_server
 from fairway_ai_gateway.settings import Settings
+from fairway_ai_gateway.sql import HotPool
 from fairway_chassis import Runtime, ServiceDefinition, create_service, serve
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -21,20 +21,10 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     settings = settings or Settings()
     gw = gateway or Gateway(settings)
 
-    hot: list[AsyncEngine] = []
-
     async def bind(runtime: Runtime) -> None:
         assert runtime.sessionmaker is not None
-        # The LLM path's own small pool, without the chassis' pre-ping round trip (see Gateway.bind).
-        hot.append(
-            create_async_engine(
-                settings.service_database_url,
-                pool_size=settings.hot_pool_size,
-                max_overflow=settings.hot_pool_size,
-                pool_recycle=1800,
-            )
-        )
-        gw.bind(runtime.sessionmaker, hot_engine=hot[0])
+        # The LLM path's statements run on their own asyncpg pool (sql.HotPool, opened on first use).
+        gw.bind(runtime.sessionmaker, HotPool(settings.service_database_url, size=settings.hot_pool_size))
         runtime.extras["gateway"] = gw
         if gw.provider is None:
             log.warning(
@@ -53,8 +43,6 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
 
     async def close(runtime: Runtime) -> None:
         await gw.close()
-        for engine in hot:
-            await engine.dispose()
 
     return create_service(
         ServiceDefinition(

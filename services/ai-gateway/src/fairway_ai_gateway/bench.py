@@ -30,7 +30,6 @@ import anthropic
 import asyncpg
 import httpx
 import uvloop
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from fairway_ai_gateway.app import MIGRATIONS
 from fairway_ai_gateway.config.schemas import TenantAIConfigPatch
@@ -39,6 +38,7 @@ from fairway_ai_gateway.gateway.pipeline import Gateway
 from fairway_ai_gateway.operations import OPERATIONS, Context
 from fairway_ai_gateway.provider.client import make_sdk
 from fairway_ai_gateway.settings import Settings
+from fairway_ai_gateway.sql import HotPool
 from fairway_chassis.db import make_engine, make_sessionmaker, migrate
 from fairway_cli.benchkit import bench_env, percentile, report
 from fairway_events import utcnow
@@ -153,9 +153,8 @@ async def main() -> None:
                 db_pool_size=5,
             )
             engine = make_engine(db, 5)
-            hot = create_async_engine(db, pool_size=10, max_overflow=10, pool_recycle=1800)  # as app.py does
             gw = Gateway(settings)
-            gw.bind(make_sessionmaker(engine), hot_engine=hot)
+            gw.bind(make_sessionmaker(engine), HotPool(db, size=settings.hot_pool_size))  # as app.py does
             limits = TenantAIConfigPatch(
                 maxDailyLLMCalls=1_000_000,
                 maxHourlyLLMCalls=1_000_000,
@@ -249,7 +248,6 @@ async def main() -> None:
             await sdk.close()
             await gw.close()
             await engine.dispose()
-            await hot.dispose()
             await drop_database(env.pg_server_url, db)
     finally:
         fake.terminate()

@@ -44,7 +44,7 @@ class Settings(ServiceSettings):
     reservation_ttl_seconds: float = Field(default=300.0, gt=0)  # an unsettled reservation is released after
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
     max_caller_text: int = Field(default=1000, ge=50, le=10000)
-    hot_pool_size: int = Field(default=5, ge=1, le=100)  # connections of the LLM path's own pool (x2 at peak)
+    hot_pool_size: int = Field(default=10, ge=1, le=100)  # most connections of the LLM path's asyncpg pool
 
     @field_validator("anthropic_api_key", "anthropic_base_url")
     @classmethod

@@ -529,3 +529,21 @@ async def test_a_bad_request_is_refused_naming_the_field(make_gateway):
         await gw.run("club-a", "content.generate", content(variantCount=9, profile={"ssn": "1"}))
     fields = {".".join(map(str, e["loc"])) for e in err.value.errors()}
     assert fields == {"variantCount", "profile.ssn"}
+
+
+async def test_the_llm_path_survives_the_database_closing_its_connections(make_gateway, fake_provider, sql):
+    gw = await make_gateway()
+    first = await gw.run("club-a", "content.generate", content())
+    assert first["source"] == "LLM"
+    # the database drops the hot pool's idle connections (a restart, an idle timeout)
+    await sql(
+        gw,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    await asyncio.sleep(0.2)  # the closed sockets reach the pool's connections
+    second = await gw.run("club-a", "content.generate", content(campaignGoal="Fill the Saturday tee sheet"))
+    assert second["source"] == "LLM"
+    rows = await sql(gw, "SELECT source FROM ai_decision_log ORDER BY created_at")
+    assert [r.source for r in rows] == ["LLM", "LLM"]
+    assert await sql(gw, "SELECT count(*) FROM ai_reservation") == [(0,)]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from fairway_ai_gateway.db import decision_log
+from fairway_ai_gateway.sql import Statement
 
 BREAKER_EVENTS = ("crm.ai.circuit_breaker.opened", "crm.ai.circuit_breaker.closed")
 
@@ -113,7 +114,7 @@ class AuditRepository:
 # does not wait for a WAL flush. If the database crashed before the flush, the reservation it settles would still
 # be there (the reservation is committed synchronously before the provider is called), and the sweeper charges it
 # at its worst case: a lost record can cost the tenant headroom, never push spend past a cap.
-_RECORD_SETTLED = text("""
+_RECORD_SETTLED = Statement("""
 WITH s AS (
     SELECT set_config('synchronous_commit', 'off', true) AS mode
 ), r AS (
@@ -129,8 +130,8 @@ WITH s AS (
     RETURNING b.day_key, b.day_cost, b.month_key, b.month_cost
 ), c AS (
     INSERT INTO ai_content_cache (tenant_id, cache_key, operation, model, output, expires_at)
-    SELECT :tenant_id, CAST(:cache_key AS TEXT), :operation, CAST(:cache_model AS TEXT), :cache_output,
-           CAST(:cache_expires AS TIMESTAMPTZ)
+    SELECT :tenant_id, CAST(:cache_key AS TEXT), :operation, CAST(:cache_model AS TEXT),
+           CAST(:cache_output AS JSONB), CAST(:cache_expires AS TIMESTAMPTZ)
     WHERE CAST(:cache_key AS TEXT) IS NOT NULL
     ON CONFLICT (tenant_id, cache_key) DO UPDATE SET model = EXCLUDED.model, output = EXCLUDED.output,
         expires_at = EXCLUDED.expires_at, created_at = now()
@@ -139,40 +140,42 @@ WITH s AS (
         fallback_reason, input_summary, output_summary, attempts, confidence, latency_ms, input_tokens,
         output_tokens, cost_micros, llm_calls, provider_errors, was_used, origin, created_at)
     VALUES (:id, :tenant_id, :operation, :decision_type, :customer_id, :model, :source, :fallback_reason,
-        :input_summary, :output_summary, :attempts, :confidence, :latency_ms, :input_tokens, :output_tokens,
-        :cost_micros, :llm_calls, :provider_errors, :was_used, :origin, :created_at)
+        CAST(:input_summary AS JSONB), CAST(:output_summary AS JSONB), CAST(:attempts AS JSONB), :confidence,
+        :latency_ms, :input_tokens, :output_tokens, :cost_micros, :llm_calls, :provider_errors, :was_used, :origin,
+        :created_at)
 )
 SELECT s.mode, b.day_key, b.day_cost, b.month_key, b.month_cost FROM s LEFT JOIN b ON true
-""").bindparams(
-    bindparam("input_summary", type_=JSONB),
-    bindparam("output_summary", type_=JSONB),
-    bindparam("attempts", type_=JSONB),
-    bindparam("cache_output", type_=JSONB),
-)
+""")
 
 
 async def record_settled(
-    conn: AsyncConnection,
+    conn: Any,
     row: dict[str, Any],
     *,
     reservation_id: str,
     actual: int,
     cache: tuple[str, str, dict[str, Any], datetime] | None,
 ) -> Any:
-    """Settle, log (and cache) in one statement; the budget row after settlement, or None when the reservation
-    was already released by the sweeper."""
+    """Settle, log (and cache) in one statement on `conn` (asyncpg, or an SQLAlchemy connection); the budget row
+    after settlement, or None when the reservation was already released by the sweeper."""
     key, model, output, expires = cache if cache else (None, None, None, None)
-    res = await conn.execute(
-        _RECORD_SETTLED,
+    got = await _RECORD_SETTLED.first(
+        conn,
         {
             **row,
+            "input_summary": _json(row["input_summary"]),
+            "output_summary": _json(row["output_summary"]),
+            "attempts": _json(row["attempts"]),
             "reservation_id": reservation_id,
             "actual": actual,
             "cache_key": key,
             "cache_model": model,
-            "cache_output": output,
+            "cache_output": None if output is None else _json(output),
             "cache_expires": expires,
         },
     )
-    row = res.first()
-    return None if row is None or row.day_key is None else row
+    return None if got is None or got["day_key"] is None else got
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)

@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from fairway_ai_gateway.db import alert, budget
+from fairway_ai_gateway.db import alert
+from fairway_ai_gateway.sql import Statement
 
 _ROLLED = """
     CASE WHEN day_key = :day THEN day_cost ELSE 0 END AS day_cost,
@@ -25,7 +25,7 @@ _ROLLED = """
     CASE WHEN month_key = :month THEN month_cost ELSE 0 END AS month_cost
 """
 
-_RESERVE = text("""
+_RESERVE = Statement("""
 WITH b AS (
     UPDATE ai_budget SET
         day_cost = CASE WHEN day_key = :day THEN day_cost ELSE 0 END + CAST(:amount AS BIGINT),
@@ -49,7 +49,7 @@ SELECT CAST(:id AS TEXT), CAST(:tenant AS TEXT), CAST(:decision_id AS TEXT), CAS
 RETURNING (SELECT day_cost FROM b) AS day_cost, (SELECT month_cost FROM b) AS month_cost
 """)
 
-_SETTLE = text("""
+_SETTLE = Statement("""
 WITH r AS (DELETE FROM ai_reservation WHERE id = :id AND tenant_id = :tenant RETURNING amount, day_key, month_key)
 UPDATE ai_budget b SET
     day_cost = CASE WHEN b.day_key = r.day_key THEN GREATEST(b.day_cost - r.amount + CAST(:actual AS BIGINT), 0) ELSE b.day_cost END,
@@ -58,6 +58,12 @@ UPDATE ai_budget b SET
 FROM r WHERE b.tenant_id = :tenant
 RETURNING b.day_key, b.day_cost, b.month_key, b.month_cost
 """)
+
+
+_ENSURE = Statement(
+    "INSERT INTO ai_budget (tenant_id) VALUES (:tenant) ON CONFLICT DO NOTHING RETURNING tenant_id"
+)
+_FIGURES = Statement(f"SELECT {_ROLLED} FROM ai_budget WHERE tenant_id = :tenant")  # noqa: S608 (constant SQL)
 
 
 @dataclass(frozen=True)
@@ -86,11 +92,14 @@ class Caps:
 
 
 class BudgetRepository:
-    def __init__(self, session: AsyncSession | AsyncConnection) -> None:
+    """`session`: an SQLAlchemy session (in a transaction) or, on the hot path, an asyncpg connection (autocommit):
+    reserve, figures and settle run on either (see `sql.Statement`); the rest needs a session."""
+
+    def __init__(self, session: Any) -> None:
         self.session = session
 
     async def ensure(self, tenant_id: str) -> None:
-        await self.session.execute(insert(budget).values(tenant_id=tenant_id).on_conflict_do_nothing())
+        await _ENSURE.first(self.session, {"tenant": tenant_id})
 
     async def reserve(
         self,
@@ -107,47 +116,44 @@ class BudgetRepository:
         expires_at: datetime,
     ) -> tuple[int, int] | None:
         """(day cost, month cost) after reserving, or None when a cap refuses it."""
-        row = (
-            await self.session.execute(
-                _RESERVE,
-                {
-                    "id": reservation_id,
-                    "tenant": tenant_id,
-                    "decision_id": decision_id,
-                    "operation": operation,
-                    "amount": amount,
-                    "day": day,
-                    "hour": hour,
-                    "month": month,
-                    "day_cap": caps.day_cost,
-                    "month_cap": caps.month_cost,
-                    "day_calls_cap": caps.day_calls,
-                    "hour_calls_cap": caps.hour_calls,
-                    "disable_at": caps.disable_at,
-                    "expires_at": expires_at,
-                },
-            )
-        ).first()
-        return None if row is None else (row.day_cost, row.month_cost)
+        row = await _RESERVE.first(
+            self.session,
+            {
+                "id": reservation_id,
+                "tenant": tenant_id,
+                "decision_id": decision_id,
+                "operation": operation,
+                "amount": amount,
+                "day": day,
+                "hour": hour,
+                "month": month,
+                "day_cap": caps.day_cost,
+                "month_cap": caps.month_cost,
+                "day_calls_cap": caps.day_calls,
+                "hour_calls_cap": caps.hour_calls,
+                "disable_at": caps.disable_at,
+                "expires_at": expires_at,
+            },
+        )
+        return None if row is None else (row["day_cost"], row["month_cost"])
 
     async def figures(self, tenant_id: str, *, day: str, hour: str, month: str) -> Figures:
-        row = (
-            await self.session.execute(
-                text(f"SELECT {_ROLLED} FROM ai_budget WHERE tenant_id = :tenant"),  # noqa: S608 (constant SQL)
-                {"tenant": tenant_id, "day": day, "hour": hour, "month": month},
-            )
-        ).first()
+        row = await _FIGURES.first(
+            self.session, {"tenant": tenant_id, "day": day, "hour": hour, "month": month}
+        )
         if row is None:
             return Figures(0, 0, 0, 0)
-        return Figures(row.day_cost, row.day_calls, row.hour_calls, row.month_cost)
+        return Figures(row["day_cost"], row["day_calls"], row["hour_calls"], row["month_cost"])
 
     async def settle(self, *, reservation_id: str, tenant_id: str, actual: int) -> Settled | None:
         """Replace the reservation's worst case by the real cost. None when the reservation is gone (the sweeper
         charged it at its worst case, which already covers any real cost)."""
-        row = (
-            await self.session.execute(_SETTLE, {"id": reservation_id, "tenant": tenant_id, "actual": actual})
-        ).first()
-        return None if row is None else Settled(row.day_key, row.day_cost, row.month_key, row.month_cost)
+        row = await _SETTLE.first(self.session, {"id": reservation_id, "tenant": tenant_id, "actual": actual})
+        return (
+            None
+            if row is None
+            else Settled(row["day_key"], row["day_cost"], row["month_key"], row["month_cost"])
+        )
 
     async def take_orphans(self, now: datetime, limit: int = 500) -> list[Any]:
         """Remove reservations whose request never settled (a crashed replica, a lost record) and return them.

@@ -24,8 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import structlog
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from fairway_ai_gateway.audit.repository import AuditRepository, record_settled
 from fairway_ai_gateway.budget.periods import Periods, periods_at
@@ -42,6 +41,7 @@ from fairway_ai_gateway.provider.client import PROVIDER, Completion, ProviderCli
 from fairway_ai_gateway.safety.injection import PromptGuard
 from fairway_ai_gateway.safety.output import OutputInvalid
 from fairway_ai_gateway.settings import Settings
+from fairway_ai_gateway.sql import HotPool
 from fairway_events import Envelope, new_event_id, outbox, registry, utcnow
 from fairway_events.contracts.ai import AICircuitBreakerClosed, AICircuitBreakerOpened, AIFallbackUsed
 
@@ -122,33 +122,26 @@ class Gateway:
             )
         )
         self.sessionmaker: async_sessionmaker[AsyncSession] | None = None
+        self.hot: HotPool | None = None
 
-    def bind(
-        self, sessionmaker: async_sessionmaker[AsyncSession], hot_engine: AsyncEngine | None = None
-    ) -> None:
-        """`hot_engine`: a pool for the two statements every LLM call makes (reserve, record). The service gives
-        it one without pre-ping, which would cost a round trip per statement; a connection found dead is
-        replaced and the statement run once more (see `_hot`)."""
+    def bind(self, sessionmaker: async_sessionmaker[AsyncSession], hot: HotPool | None = None) -> None:
+        """`hot`: the asyncpg pool for the statements every LLM call makes (reserve; settle + audit). Without
+        one, a pool of `hot_pool_size` connections to the sessionmaker's database is opened on first use."""
         self.sessionmaker = sessionmaker
-        engine: AsyncEngine = hot_engine or sessionmaker.kw["bind"]
-        # Single statements need no transaction: autocommit saves the BEGIN and COMMIT round trips.
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        if hot is None:
+            url = sessionmaker.kw["bind"].url.render_as_string(hide_password=False)
+            hot = HotPool(url, size=self.settings.hot_pool_size)
+        self.hot = hot
 
-    async def _hot(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        for attempt in (1, 2):
-            try:
-                async with self._autocommit.connect() as conn:
-                    return await fn(conn)
-            except DBAPIError as exc:
-                # A pooled connection the database closed (restart, idle timeout) fails before the statement
-                # runs; the pool has dropped it, so the second try gets a live one.
-                if not exc.connection_invalidated or attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+    async def _hot(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+        assert self.hot is not None, "Gateway.bind() is called when the service starts"
+        return await self.hot.run(fn)
 
     async def close(self) -> None:
         if self.provider is not None:
             await self.provider.close()
+        if self.hot is not None:
+            await self.hot.close()
 
     @property
     def _sm(self) -> async_sessionmaker[AsyncSession]:
@@ -515,7 +508,7 @@ class Gateway:
             )
             if got is None:  # the sweeper took the reservation first and charged its worst case
                 return
-            settled = Settled(got.day_key, got.day_cost, got.month_key, got.month_cost)
+            settled = Settled(got["day_key"], got["day_cost"], got["month_key"], got["month_cost"])
             self.budget.seen(tenant, settled)
             if self.budget.alerts_pending(tenant, cfg, settled, periods):
                 async with self._sm() as session, session.begin():
