@@ -93,13 +93,9 @@ async def _dlq(bootstrap: str, topic: str) -> list:
 async def test_through_the_broker_with_replay_of_a_fixed_dead_letter(
     engine: AsyncEngine, kafka_bootstrap: str, created_topics: TopicNames, producer: AIOKafkaProducer
 ) -> None:
-    from faststream.kafka import KafkaBroker
-
     fail_on = {"flaky"}
     consumer = make_consumer(engine, created_topics, producer, fail_on=fail_on)
-    broker = KafkaBroker(kafka_bootstrap, logger=None)
-    consumer.attach(broker, session_timeout_ms=3000, heartbeat_interval_ms=500)
-    await broker.start()
+    await consumer.start(kafka_bootstrap, session_timeout_ms=3000, heartbeat_interval_ms=500)
     try:
         topic = created_topics("teetime.events")
         for i, eid in enumerate(["a", "flaky", "b"]):
@@ -115,7 +111,7 @@ async def test_through_the_broker_with_replay_of_a_fixed_dead_letter(
         await asyncio.sleep(0.5)
         assert await effect_counts(engine) == {"a": 1, "b": 1, "flaky": 1}
     finally:
-        await broker.stop()
+        await consumer.stop()
 
 
 async def _has(engine: AsyncEngine, ids: set[str]) -> bool:

@@ -1,4 +1,4 @@
-"""The service chassis: one process serving a FastAPI app and FastStream Kafka consumers, plus the outbox
+"""The service chassis: one process serving a FastAPI app, its event consumers and RPC servers, plus the outbox
 relay. A service declares its routers, consumers and RPC operations; the chassis does the wiring.
 """
 from __future__ import annotations
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from fairway_chassis.auth import TokenVerifier
 from fairway_chassis.db import ensure_database, make_engine, make_sessionmaker, migrate
 from fairway_chassis.errors import install_error_handlers
+from fairway_chassis.gc_tuning import tune_gc
 from fairway_chassis.logging import configure_logging
 from fairway_chassis.observability import TracingMiddleware, configure_tracing, metrics_endpoint
 from fairway_chassis.settings import ServiceSettings
@@ -83,6 +84,9 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
     topics = TopicNames(s.topic_prefix)
     broker = KafkaBroker(s.kafka_bootstrap, client_id=f"fairway-{defn.name}", logger=None,
                          enable_idempotence=False, acks="all")
+    # Never started: it only describes the service's topics for /asyncapi.json (event consumers run their own
+    # aiokafka loops, RPC servers run on `broker`).
+    docs = KafkaBroker(s.kafka_bootstrap, logger=None)
     runtime = Runtime(
         settings=s, topics=topics, broker=broker,
         verifier=TokenVerifier(secret=s.jwt_secret, algorithm=s.jwt_algorithm, jwks_url=s.jwks_url,
@@ -94,13 +98,13 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
             max_attempts=s.consumer_max_attempts, tenants=set(s.tenants) if s.tenants else None,
             max_records=spec.max_records,
         )
-        consumer.attach(broker, session_timeout_ms=s.kafka_session_timeout_ms,
-                        heartbeat_interval_ms=max(100, s.kafka_session_timeout_ms // 6))
+        consumer.document(docs)
         runtime.consumers.append(consumer)
     for server in defn.rpc_servers:
         server.topics = topics
         server.attach(broker)
-    _document_publications(broker, topics, defn.name)
+        server.attach(docs)
+    _document_publications(docs, topics, defn.name)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -127,10 +131,15 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
             for hook in defn.on_startup:
                 await hook(runtime)
             await broker.start()
+            for c in runtime.consumers:
+                await c.start(s.kafka_bootstrap, session_timeout_ms=s.kafka_session_timeout_ms,
+                              heartbeat_interval_ms=max(100, s.kafka_session_timeout_ms // 6),
+                              client_id=f"fairway-{defn.name}")
             if s.run_relay:
                 runtime.relay = OutboxRelay(runtime.engine, runtime.producer, topics, service=defn.name)
                 tasks.append(asyncio.create_task(runtime.relay.run(), name=f"{defn.name}-relay"))
             tasks += [asyncio.create_task(b(runtime), name=f"{defn.name}-bg") for b in defn.background]
+            tune_gc()
             log.info("service started", port=s.port, database=s.db_name, topic_prefix=s.topic_prefix)
             yield
         finally:
@@ -139,6 +148,8 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for c in runtime.consumers:
+                await c.stop()
             for hook in defn.on_shutdown:
                 await hook(runtime)
             await broker.stop()
@@ -180,7 +191,7 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
 
     @app.get("/asyncapi.json", include_in_schema=False)
     async def asyncapi() -> JSONResponse:
-        spec = AsyncAPI(broker, title=f"Fairway {defn.name}", version="0.1.0").to_specification()
+        spec = AsyncAPI(docs, title=f"Fairway {defn.name}", version="0.1.0").to_specification()
         return JSONResponse(spec.to_jsonable())
 
     for router in defn.routers:

@@ -4,19 +4,29 @@ One batch from Kafka is handled in one database transaction (inbox claim + effec
 If the batch fails it is retried; if it keeps failing, its events are retried one by one so a single
 poison event goes to the DLQ and its neighbours still take effect. Offsets are committed only after
 every event of the batch is either committed or dead-lettered, so nothing is lost.
+
+The loop is pipelined: while batch N's transaction is in PostgreSQL, batch N+1 is fetched and decoded, so
+Python's work and the database's overlap instead of taking turns. Batches still apply strictly in order, and
+each batch commits exactly its own offsets (never those of a batch fetched but not yet applied).
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaProducer, ConsumerRecord
-from faststream import AckPolicy
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
@@ -33,6 +43,7 @@ log = structlog.get_logger("fairway.consumer")
 
 CONSUMED = Counter("fairway_events_consumed_total", "Events handled (first time)", ["consumer"])
 DUPLICATES = Counter("fairway_events_duplicates_total", "Events skipped by the inbox", ["consumer"])
+DEAD = Counter("fairway_events_dead_lettered_total", "Events sent to a dead-letter topic", ["consumer"])
 
 
 @dataclass(frozen=True)
@@ -124,6 +135,8 @@ class EventConsumer:
         self.tenants = tenants
         self.max_records = max_records
         self.sessionmaker: async_sessionmaker[AsyncSession] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._pending: asyncio.Task[None] | None = None
         if sessionmaker is not None and producer is not None:
             self.bind(sessionmaker, producer)
 
@@ -132,25 +145,103 @@ class EventConsumer:
         self.sessionmaker = sessionmaker
         self.dead_letters = DeadLetters(producer, self.topic_names, self.name)
 
-    def attach(self, broker: KafkaBroker, **subscriber_options: Any) -> None:
-        """Subscribe on a FastStream broker: batch delivery, offsets committed after processing."""
+    def document(self, broker: KafkaBroker) -> None:
+        """Declare the subscription on a broker used only for the AsyncAPI document (never started): consuming
+        itself is `start()`'s own loop, which FastStream's batch subscriber cannot pipeline."""
         physical = [self.topic_names(t) for t in self.topics]
 
-        @broker.subscriber(
-            *physical,
+        @broker.subscriber(*physical, group_id=self.name, title=self.name,
+                           description=f"events of types {sorted(self.handles) if self.handles else 'all'}")
+        async def consume(msg: Any) -> None:  # pragma: no cover - documentation only
+            return None
+
+    # -- the loop -----------------------------------------------------------------------------------------
+    async def start(self, bootstrap: str, *, session_timeout_ms: int = 10000, heartbeat_interval_ms: int = 1500,
+                    client_id: str | None = None) -> None:
+        """Join the consumer group and consume until `stop()`; offsets committed after processing."""
+        self._stopping = asyncio.Event()
+        self._kafka = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            client_id=client_id or self.name,
             group_id=self.name,
-            batch=True,
-            max_records=self.max_records,
-            batch_timeout_ms=50,
+            enable_auto_commit=False,
             auto_offset_reset="earliest",
-            ack_policy=AckPolicy.MANUAL,
-            title=self.name,
-            description=f"events of types {sorted(self.handles) if self.handles else 'all'}",
-            **subscriber_options,
+            max_poll_records=self.max_records,
+            session_timeout_ms=session_timeout_ms,
+            heartbeat_interval_ms=heartbeat_interval_ms,
         )
-        async def consume(msg: KafkaMessage) -> None:
-            await self.process(msg.raw_message)  # type: ignore[arg-type]
-            await msg.ack()
+        self._kafka.subscribe([self.topic_names(t) for t in self.topics], listener=_FinishBeforeRevoke(self))
+        await self._kafka.start()
+        self._task = asyncio.create_task(self._loop(), name=f"consumer-{self.name}")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._stopping.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=30)
+        except TimeoutError:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._kafka.stop()
+        self._task = None
+
+    async def _loop(self) -> None:
+        kafka = self._kafka
+        while not self._stopping.is_set():
+            try:
+                fetched = await kafka.getmany(timeout_ms=50, max_records=self.max_records)
+                if not fetched:
+                    continue
+                records = [r for rs in fetched.values() for r in rs]
+                offsets = {tp: rs[-1].offset + 1 for tp, rs in fetched.items()}
+                decoded = self.decode_batch(records)  # overlaps the previous batch's transaction
+                await self.drain()  # batches apply in order
+                self._pending = asyncio.create_task(self._apply_and_commit(decoded, offsets))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Whatever failed, the uncommitted offsets are delivered again after a pause; the inbox absorbs
+                # the events that had already taken effect.
+                log.exception("consumer loop error; resuming from the last committed offsets", consumer=self.name)
+                await self._recover()
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Wait for the batch in flight (if any) to commit, raising its error."""
+        pending = self._pending
+        if pending is None:
+            return
+        try:
+            await pending  # the loop and a rebalance may both wait for it
+        finally:
+            if self._pending is pending:
+                self._pending = None
+
+    async def _apply_and_commit(self, decoded: tuple[list[Delivery], list[tuple[ConsumerRecord, str, str]]],
+                                offsets: dict[TopicPartition, int]) -> None:
+        await self.apply(*decoded)
+        try:
+            await self._kafka.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The partitions went to another member meanwhile: it resumes from the last commit, the inbox
+            # de-duplicates what this batch already did.
+            log.info("offsets not committed after a rebalance", consumer=self.name, error=str(exc))
+
+    async def _recover(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.drain()  # let a batch still in flight finish before going back
+        self._pending = None
+        await asyncio.sleep(1.0)
+        for tp in self._kafka.assignment():
+            try:
+                committed = await self._kafka.committed(tp)
+            except KafkaError:
+                continue
+            if committed is None:
+                await self._kafka.seek_to_beginning(tp)
+            else:
+                self._kafka.seek(tp, committed)
 
     # -- pipeline ---------------------------------------------------------------------------------------
     def decode(self, record: ConsumerRecord) -> Delivery | None:
@@ -170,6 +261,11 @@ class EventConsumer:
         return Delivery(envelope=env, headers=headers, record=record)
 
     async def process(self, records: Sequence[ConsumerRecord]) -> None:
+        """Decode and apply one batch (what the loop does, without its pipelining)."""
+        await self.apply(*self.decode_batch(records))
+
+    def decode_batch(self, records: Sequence[ConsumerRecord]) -> tuple[list[Delivery], list[tuple[ConsumerRecord, str, str]]]:
+        """The batch's deliveries, and its dead letters with their reasons and kinds."""
         good: list[Delivery] = []
         dead: list[tuple[ConsumerRecord, str, str]] = []
         for r in records:
@@ -186,10 +282,14 @@ class EventConsumer:
                 continue
             if d is not None:
                 good.append(d)
+        return good, dead
+
+    async def apply(self, good: list[Delivery], dead: list[tuple[ConsumerRecord, str, str]]) -> None:
         if dead:
             for r, reason, _kind in dead:
                 log.warning("dead-lettering event", consumer=self.name, topic=r.topic, offset=r.offset, reason=reason)
             await self.dead_letters.send_many(dead)
+            DEAD.labels(self.name).inc(len(dead))
         if not good:
             return
         try:
@@ -204,6 +304,7 @@ class EventConsumer:
                     log.error("handler keeps failing; dead-lettering", consumer=self.name,
                               event_id=d.envelope.event_id, reason=str(exc))
                     await self.dead_letters.send(d.record, str(exc), "handler_failed")
+                    DEAD.labels(self.name).inc()
 
     async def _run(self, batch: list[Delivery]) -> None:
         assert self.sessionmaker is not None, "EventConsumer.bind() is called when the service starts"
@@ -231,3 +332,19 @@ class EventConsumer:
                 if attempt >= self.max_attempts:
                     raise HandlerFailed(f"{type(exc).__name__}: {exc} (after {attempt} attempts)") from exc
                 await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
+
+
+class _FinishBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Let the batch in flight commit before its partitions are handed to another member."""
+
+    def __init__(self, consumer: EventConsumer) -> None:
+        self.consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        try:
+            await self.consumer.drain()
+        except Exception:  # the loop's recovery handles it; the rebalance must go on
+            log.exception("batch failed during a rebalance", consumer=self.consumer.name)
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        return None

@@ -275,10 +275,26 @@ def _event_id(value: bytes) -> str:
     return value[8:44].decode()  # upstream_wire starts with {"id": "<uuid>"
 
 
+# uvicorn restores the SIGTERM handler it found and raises the signal again once shut down: this one writes the file.
+_PROFILED = """
+import cProfile, runpy, signal, sys
+prof = cProfile.Profile()
+def stop(*_):
+    prof.disable()
+    prof.dump_stats(sys.argv[1])
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+prof.enable()
+runpy.run_module("fairway_identity", run_name="__main__")
+"""
+
+
 def _start_service(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     """The identity service in its own process, as it runs in production."""
+    # FAIRWAY_BENCH_PROFILE=FILE runs it under cProfile, written when the service stops, to see where CPU goes.
+    profile = os.environ.get("FAIRWAY_BENCH_PROFILE")
     return subprocess.Popen(
-        [sys.executable, "-m", "fairway_identity"],
+        [sys.executable, "-c", _PROFILED, profile] if profile else [sys.executable, "-m", "fairway_identity"],
         env=env,
         stdout=log_path.open("wb"),
         stderr=subprocess.STDOUT,
