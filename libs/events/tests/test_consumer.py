@@ -152,3 +152,52 @@ async def test_the_same_id_from_two_upstream_systems_is_two_events(
         keys = set((await c.execute(select(inbox_table.c.event_id))).scalars())
     assert keys == {"scl:123", "teetime:123"}
     assert await effect_counts(engine) == {"123": 2}  # one effect per event: the stand-in table keys by id only
+
+
+async def test_pipelined_loop_commits_only_the_offsets_of_applied_batches(
+    engine: AsyncEngine, kafka_bootstrap: str, created_topics: TopicNames, producer: AIOKafkaProducer
+) -> None:
+    """While batch 1 is stuck in its transaction, batch 2 is fetched and decoded but neither applied nor committed;
+    once batch 1 finishes, both apply in order and the committed offset covers exactly what was applied."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    gate, entered, order = asyncio.Event(), asyncio.Event(), []
+    dispatch = Dispatch()
+
+    @dispatch.on("teetime.booking.created")
+    async def record(session: AsyncSession, env) -> None:  # noqa: ANN001
+        order.append(env.event_id)
+        if env.event_id == "first":
+            entered.set()
+            await gate.wait()
+        await session.execute(insert(effects).values(event_id=env.event_id, n=1))
+
+    consumer = EventConsumer(name="pipelined", topics=["teetime.events"], handler=dispatch, handles=dispatch.types,
+                             topic_names=created_topics, sessionmaker=async_sessionmaker(engine), producer=producer,
+                             max_records=1)
+    topic = created_topics("teetime.events")
+    sent = [await producer.send_and_wait(topic, upstream_event("teetime.booking.created", "club-a", {"email": "p@x.com"},
+                                                                {"bookingId": eid}, event_id=eid), key=b"p")
+            for eid in ("first", "second", "third")]
+    tp = TopicPartition(topic, sent[0].partition)
+    probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id="pipelined", enable_auto_commit=False)
+    await probe.start()
+    await consumer.start(kafka_bootstrap, session_timeout_ms=3000, heartbeat_interval_ms=500)
+    try:
+        await asyncio.wait_for(entered.wait(), 60)
+        await asyncio.sleep(1.0)  # time for the loop to fetch and decode the next batch
+        assert order == ["first"]  # batch 2 waits for batch 1
+        assert await probe.committed(tp) is None
+        assert await effect_counts(engine) == {}
+        gate.set()
+        await wait_for(lambda: _has(engine, {"first", "second", "third"}), what="all three applied")
+        assert order == ["first", "second", "third"]
+        await wait_for(lambda: _committed_is(probe, tp, sent[-1].offset + 1), what="offset after the last batch")
+    finally:
+        gate.set()
+        await consumer.stop()
+        await probe.stop()
+
+
+async def _committed_is(probe, tp, offset: int) -> bool:  # noqa: ANN001
+    return await probe.committed(tp) == offset

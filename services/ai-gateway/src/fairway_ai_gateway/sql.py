@@ -48,6 +48,12 @@ class Statement:
 _DEAD = (asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.InterfaceError, ConnectionError)
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """No reset query (RESET ALL, UNLISTEN, ...: a round trip) when a connection goes back to the pool: the hot
+    statements leave no session state (their set_config is local to their own transaction). asyncpg still rolls
+    back a transaction left open."""
+
+
 class HotPool:
     """An asyncpg pool for the hot statements, opened on first use (inside the running loop) and kept open:
     connections are not closed and reopened under load as an overflowing SQLAlchemy pool does."""
@@ -63,7 +69,11 @@ class HotPool:
             async with self._lock:
                 if self._pool is None:
                     self._pool = await asyncpg.create_pool(
-                        self.dsn, min_size=1, max_size=self.size, max_inactive_connection_lifetime=1800
+                        self.dsn,
+                        min_size=1,
+                        max_size=self.size,
+                        max_inactive_connection_lifetime=1800,
+                        reset=_keep_session,
                     )
         return self._pool
 

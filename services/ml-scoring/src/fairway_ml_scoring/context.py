@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import structlog
 from fastapi import Request
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from fairway_ml_scoring.features.store import FeatureStoreGateway
 from fairway_ml_scoring.models.cache import ModelCache
@@ -48,6 +48,11 @@ class MlContext:
     _pending: set[asyncio.Future[Any]] = field(default_factory=set)
     sto_pools: dict[Any, Any] = field(default_factory=dict)  # pooled send-time priors, cached per process
     baselines: dict[str, Any] = field(default_factory=dict)  # typical member per club, for explanations
+    # Online churn serving (set when the service starts): the micro-batching predictor, the group-committing
+    # writer of stored predictions, and sessions for single reads outside a transaction (autocommit).
+    churn_online: Any = None
+    prediction_writer: Any = None
+    read_sessions: async_sessionmaker[AsyncSession] | None = None
 
     def start(self) -> None:
         """Open Feast and the registry (blocking: call in a thread)."""
@@ -81,6 +86,21 @@ class MlContext:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def serve_online(self, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        """Wire online churn serving to the service's database (startup, on the event loop)."""
+        from fairway_ml_scoring.churn.online import OnlinePredictor
+        from fairway_ml_scoring.churn.writer import PredictionWriter
+
+        self.churn_online = OnlinePredictor(self)
+        self.prediction_writer = PredictionWriter(sessionmaker)
+        self.read_sessions = async_sessionmaker(
+            engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
+
+    def read_session(self) -> AsyncSession:
+        assert self.read_sessions is not None, "serve_online() runs when the service starts"
+        return self.read_sessions()
 
     # -- after-commit effects -------------------------------------------------------------------------------
     def after_commit(self, session: AsyncSession, fn: Callable[[], None]) -> None:

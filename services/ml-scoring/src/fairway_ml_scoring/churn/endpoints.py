@@ -3,6 +3,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from fairway_chassis import Principal, SessionDep, require_roles
@@ -17,17 +18,19 @@ RiskLevel = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
 READERS = ("staff", "marketer", "analyst", "service")
 
 
-@router.get("/predict")
+@router.get("/predict", response_class=JSONResponse)
 async def get_prediction(
     session: SessionDep,
     ctx: Ml,
     customerId: Annotated[str, Query(min_length=1, max_length=400)],  # noqa: N803
     refresh: bool = False,
     principal: Principal = require_roles(*READERS),
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Churn probability, risk level, days until churn, top factors, recommended actions and model version.
     Served by the club's champion model, or a rule-based estimate (marked `fallback`) without one."""
-    return await predict(session, ctx, principal.tenant_id, customerId, refresh=refresh)
+    doc = await predict(session, ctx, principal.tenant_id, customerId, refresh=refresh)
+    # The document holds JSON types only: serialised as is, without FastAPI's generic encoder (the hot path).
+    return JSONResponse(doc)
 
 
 @router.get("/at-risk")

@@ -152,18 +152,59 @@ def _rank(
     return [_factor(g, v, abs(v) / total, row, baseline) for g, v in chosen]
 
 
-def _groups(model: Any) -> list[tuple[str, np.ndarray]]:
-    """Which of the model's inputs belong to each group (computed once, kept on the loaded model)."""
+def _groups(model: Any) -> tuple[list[str], np.ndarray]:
+    """The factor groups among the model's inputs and a (groups x inputs) membership mask (computed once,
+    kept on the loaded model)."""
     cached = getattr(model, "_factor_groups", None)
     if cached is None:
         feats = list(model.features)
-        cached = [
-            (g, np.array([i for i, f in enumerate(feats) if FEATURE_GROUP[f] == g], dtype=int))
-            for g in GROUPS
-            if any(FEATURE_GROUP[f] == g for f in feats)
-        ]
+        names = [g for g in GROUPS if any(FEATURE_GROUP[f] == g for f in feats)]
+        mask = np.array([[FEATURE_GROUP[f] == g for f in feats] for g in names], dtype=bool).reshape(
+            len(names), len(feats)
+        )
+        cached = (names, mask)
         model._factor_groups = cached
     return cached
+
+
+def _baseline_vector(model: Any, baseline: dict[str, float]) -> np.ndarray:
+    """The baseline as a vector of the model's inputs (NaN where it has no value); kept per baseline dict."""
+    cached = getattr(model, "_baseline_vector", None)
+    if cached is None or cached[0] is not baseline:
+        cached = (baseline, np.array([baseline.get(f, np.nan) for f in model.features], dtype=np.float64))
+        model._baseline_vector = cached
+    return cached[1]
+
+
+def score_with_contributions(
+    model: Any, x: np.ndarray, baselines: list[dict[str, float] | None]
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Scores of rows of model features (FEATURE_NAMES order) and each factor group's contribution, from ONE
+    model run: every row is followed by its occluded copies (group set to the baseline's values).
+
+    Returns (p: [n], contributions: [n, groups], group names). A row without a baseline gets no occlusion
+    (its copies equal the row, contributions 0); callers show no factors for it. Rows are scored
+    independently, so the result is the same as scoring each member alone.
+    """
+    own = np.atleast_2d(np.asarray(x, dtype=np.float64))[:, model.index]
+    names, mask = _groups(model)
+    base = own.copy()
+    for i, b in enumerate(baselines):
+        if b:
+            vec = _baseline_vector(model, b)
+            base[i] = np.where(np.isnan(vec), own[i], vec)
+    occluded = np.where(mask[None, :, :], base[:, None, :], own[:, None, :])  # [n, groups, inputs]
+    batch = np.concatenate([own[:, None, :], occluded], axis=1).reshape(-1, own.shape[1])
+    p = model.run(batch).reshape(len(own), len(names) + 1)
+    return p[:, 0], p[:, :1] - p[:, 1:], names
+
+
+def factors_from_contributions(
+    names: list[str], contrib: np.ndarray, row: Row, baseline: dict[str, float] | None, top_n: int = 5
+) -> list[dict[str, Any]]:
+    if not baseline:
+        return []
+    return _rank(dict(zip(names, contrib.tolist(), strict=True)), row, baseline, top_n)
 
 
 def model_factors(
@@ -173,17 +214,8 @@ def model_factors(
     x: the member's model features (FEATURE_NAMES order)."""
     if not baseline:
         return []
-    feats = list(model.features)
-    own = np.asarray(x, dtype=np.float64)[model.index]
-    base = np.array([baseline.get(f, np.nan) for f in feats])
-    groups = _groups(model)
-    batch = np.repeat(own[None, :], len(groups) + 1, axis=0)
-    for k, (_, pos) in enumerate(groups, start=1):
-        keep = pos[~np.isnan(base[pos])]
-        batch[k, keep] = base[keep]
-    p = model.run(batch)
-    contrib = {g: float(p[0] - p[k]) for k, (g, _) in enumerate(groups, start=1)}
-    return _rank(contrib, as_row(x), baseline, top_n)
+    _, contrib, names = score_with_contributions(model, x, [baseline])
+    return factors_from_contributions(names, contrib[0], as_row(np.asarray(x).reshape(-1)), baseline, top_n)
 
 
 def rule_factors(

@@ -18,7 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fairway_chassis import NotFound
 from fairway_events import new_event_id, outbox, registry
 from fairway_events.contracts.scoring import ModelPerformanceDegraded
-from fairway_ml_scoring.churn.explain import model_factors, recommended_actions, rule_factors
+from fairway_ml_scoring.churn.explain import (
+    factors_from_contributions,
+    recommended_actions,
+    rule_factors,
+    score_with_contributions,
+)
 from fairway_ml_scoring.churn.risk import days_until_churn, predicted_churn_date, risk_level
 from fairway_ml_scoring.churn.rules import RULES_VERSION, rule_probability
 from fairway_ml_scoring.context import MlContext
@@ -101,6 +106,17 @@ async def tenant_baseline(session: AsyncSession, ctx: MlContext, tenant_id: str)
     return baseline
 
 
+@dataclass
+class PredictionInput:
+    tenant_id: str
+    subject: str
+    features: np.ndarray  # model features, FEATURE_NAMES order
+    choice: Choice
+    baseline: dict[str, float] | None  # the club's typical member, when the model carries none
+    now: datetime
+    prediction_id: str | None = None
+
+
 def prediction_document(
     ctx: MlContext,
     *,
@@ -113,26 +129,69 @@ def prediction_document(
     prediction_id: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(API document, database row) for one member; `features`: their model features (FEATURE_NAMES order)."""
+    return prediction_documents(
+        ctx,
+        [
+            PredictionInput(
+                tenant_id,
+                subject,
+                np.asarray(features, dtype=np.float64),
+                choice,
+                baseline,
+                now,
+                prediction_id,
+            )
+        ],
+    )[0]
+
+
+def prediction_documents(
+    ctx: MlContext, items: list[PredictionInput]
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(API document, database row) per member. Members served by the same model share one model run (their
+    rows and the occluded copies that explain them), so a batch costs little more than one member."""
     s = ctx.settings
-    model = choice.model
-    x = np.asarray(features, dtype=np.float64).reshape(-1)
+    if not items:
+        return []
+    matrix = np.vstack([i.features.reshape(1, -1) for i in items])
+    p = np.empty(len(items))
+    factors: list[list[dict[str, Any]]] = [[] for _ in items]
+    rows = [as_row(x) for x in matrix]
+    by_model: dict[int, list[int]] = {}
+    for k, item in enumerate(items):
+        by_model.setdefault(id(item.choice.model), []).append(k)
+    for ks in by_model.values():
+        model = items[ks[0]].choice.model
+        if model is not None:
+            bases = [model.baseline or items[k].baseline for k in ks]
+            scores, contrib, names = score_with_contributions(model, matrix[ks], bases)
+            p[ks] = np.clip(scores, 0.0, 1.0)
+            for j, k in enumerate(ks):
+                factors[k] = factors_from_contributions(names, contrib[j], rows[k], bases[j])
+        else:
+            horizon = s.churn_horizon_days
+            p[ks] = rule_probability(as_columns(matrix[ks]), horizon)
+            for k in ks:
+                factors[k] = rule_factors(matrix[k], horizon, items[k].baseline)
+    return [_document(ctx, item, float(p[k]), factors[k], rows[k]) for k, item in enumerate(items)]
+
+
+def _document(
+    ctx: MlContext, item: PredictionInput, p: float, factors: list[dict[str, Any]], row0: dict[str, float]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    s = ctx.settings
+    choice, model, now = item.choice, item.choice.model, item.now
     horizon = int((model.horizon_days if model and model.horizon_days else None) or s.churn_horizon_days)
-    p = float(probabilities(choice, x[None, :], horizon)[0])
     level = risk_level(p, s.risk_thresholds)
     days = days_until_churn(p, horizon)
     churn_date = predicted_churn_date(now, days)
-    if model is not None:
-        factors = model_factors(model, x, model.baseline or baseline)
-    else:
-        factors = rule_factors(x, horizon, baseline)
-    row0 = as_row(x)
     actions = recommended_actions(level, factors, row0)
-    pid = prediction_id or new_event_id()
+    pid = item.prediction_id or new_event_id()
     valid_until = now + timedelta(days=s.prediction_validity_days)
     feats = {f: round(v, 6) for f, v in row0.items()}
     doc = {
         "predictionId": pid,
-        "customerId": subject,
+        "customerId": item.subject,
         "churnProbability": round(p, 4),
         "riskLevel": level,
         "daysUntilChurn": days,
@@ -154,8 +213,8 @@ def prediction_document(
     }
     row = {
         "id": pid,
-        "tenant_id": tenant_id,
-        "subject_id": subject,
+        "tenant_id": item.tenant_id,
+        "subject_id": item.subject,
         "churn_probability": p,
         "risk_level": level,
         "days_until_churn": days,
@@ -208,23 +267,18 @@ def document_from_row(row: Any) -> dict[str, Any]:
     }
 
 
-async def current_features(
+async def features_from_log(
     session: AsyncSession, ctx: MlContext, tenant_id: str, subject: str, now: datetime
 ) -> np.ndarray | None:
-    """Model features of one member (FEATURE_NAMES order) from Feast's online store; if the store has no row
-    yet (new store, lost store), computed from the event log and pushed. None: nobody by that id.
-
-    The online read runs on the event loop: it is a sub-millisecond, CPU-bound call under the GIL, where a
-    thread hop costs more than it frees."""
-    raw, found = ctx.fs.read_values(tenant_id, [subject])
-    if not found[0]:
-        repo = FeatureLogRepository(session)
-        if not await repo.known_subject(tenant_id, subject):
-            return None
-        log_ = await repo.load(tenant_id, [subject])
-        frame = log_.rows([subject], [now])
-        ctx.after_commit(session, lambda: ctx.fs.push(tenant_id, [subject], frame, now))
-        raw = frame[list(RAW_FIELDS)].to_numpy(dtype=np.float64)
+    """Model features of a member the online store has no row for yet (new store, lost store): computed from
+    the event log, and pushed once the request's transaction commits. None: nobody by that id."""
+    repo = FeatureLogRepository(session)
+    if not await repo.known_subject(tenant_id, subject):
+        return None
+    log_ = await repo.load(tenant_id, [subject])
+    frame = log_.rows([subject], [now])
+    ctx.after_commit(session, lambda: ctx.fs.push(tenant_id, [subject], frame, now))
+    raw = frame[list(RAW_FIELDS)].to_numpy(dtype=np.float64)
     return feature_matrix(raw, np.array([now.timestamp()]))[0]
 
 
@@ -232,32 +286,36 @@ async def predict(
     session: AsyncSession, ctx: MlContext, tenant_id: str, subject: str, refresh: bool = False
 ) -> dict[str, Any]:
     now = ctx.now()
-    assert ctx.churn_models is not None
+    assert ctx.churn_models is not None and ctx.churn_online is not None and ctx.prediction_writer is not None
     if ctx.churn_models.peek(tenant_id) is None:
         await asyncio.to_thread(ctx.churn_models.ensure, tenant_id)
-    features = await current_features(session, ctx, tenant_id, subject, now)
-    if features is None:
-        raise NotFound(f"no customer {subject!r} in this club")
     choice = choose(ctx, tenant_id, subject)
-    preds = PredictionRepository(session)
     if not refresh:
-        # A still-valid prediction by the same model, with no event about the member since, is the answer.
-        last = await preds.latest_valid(tenant_id, subject, now)
+        # A still-valid prediction by the same model, with no event about the member since, is the answer
+        # (read outside the request's transaction: one round trip instead of BEGIN, SELECT, COMMIT).
+        async with ctx.read_session() as reader:
+            last = await PredictionRepository(reader).latest_valid(tenant_id, subject, now)
         if last is not None and last.model_version == choice.version_label and not last.changed_since:
             return document_from_row(last)
     baseline = None
     if choice.model is None or not choice.model.baseline:
         baseline = await tenant_baseline(session, ctx, tenant_id)
-    doc, row = prediction_document(
-        ctx,
-        tenant_id=tenant_id,
-        subject=subject,
-        features=features,
-        choice=choice,
-        baseline=baseline,
-        now=now,
-    )
-    await preds.add(row)
+    result = await ctx.churn_online.predict(tenant_id, subject, choice, baseline, now)
+    if result is None:
+        features = await features_from_log(session, ctx, tenant_id, subject, now)
+        if features is None:
+            raise NotFound(f"no customer {subject!r} in this club")
+        result = prediction_document(
+            ctx,
+            tenant_id=tenant_id,
+            subject=subject,
+            features=features,
+            choice=choice,
+            baseline=baseline,
+            now=now,
+        )
+    doc, row = result
+    await ctx.prediction_writer.add(row)
     return doc
 
 

@@ -108,6 +108,11 @@ class PredictionRepository:
     async def add(self, row: dict[str, Any]) -> None:
         await self.session.execute(insert(ml_churn_predictions).values(row))
 
+    async def add_many(self, rows: list[dict[str, Any]]) -> None:
+        """One statement for many rows (asyncpg executemany / insertmanyvalues)."""
+        if rows:
+            await self.session.execute(insert(ml_churn_predictions), rows)
+
     async def get(self, tenant_id: str, prediction_id: str) -> Any:
         return (
             await self.session.execute(

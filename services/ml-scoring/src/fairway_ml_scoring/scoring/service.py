@@ -19,7 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fairway_events import outbox, registry
 from fairway_events.contracts.scoring import ChurnHighRiskDetected, Factor, ScoreUpdated
 from fairway_ml_scoring.churn.risk import HIGH_RISK, risk_levels
-from fairway_ml_scoring.churn.service import choose, prediction_document, probabilities, tenant_baseline
+from fairway_ml_scoring.churn.service import (
+    PredictionInput,
+    choose,
+    prediction_documents,
+    probabilities,
+    tenant_baseline,
+)
 from fairway_ml_scoring.context import MlContext
 from fairway_ml_scoring.db import ml_profiles
 from fairway_ml_scoring.features.engine import EventLog
@@ -171,18 +177,12 @@ async def apply_scores(
         baseline = (
             None if choice.model and choice.model.baseline else await tenant_baseline(session, ctx, tenant_id)
         )
-        preds = PredictionRepository(session)
-        for i in high_risk:
-            doc, row = prediction_document(
-                ctx,
-                tenant_id=tenant_id,
-                subject=subjects[i],
-                features=matrix[i],
-                choice=choice,
-                baseline=baseline,
-                now=now,
-            )
-            await preds.add(row)
+        documents = prediction_documents(
+            ctx,
+            [PredictionInput(tenant_id, subjects[i], matrix[i], choice, baseline, now) for i in high_risk],
+        )
+        await PredictionRepository(session).add_many([row for _, row in documents])
+        for i, (doc, row) in zip(high_risk, documents, strict=True):
             payload = ChurnHighRiskDetected(
                 profileId=subjects[i],
                 predictionId=doc["predictionId"],
