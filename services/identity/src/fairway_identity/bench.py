@@ -12,7 +12,9 @@ The mix: new people arrive through SCL (member records), TeeTime (player registr
 returning people book, play, buy, pay, open emails and change preferences. Every system introduces a person
 with their email and its own id, later events often carry only the system's id; several keys per person.
 Scale with FAIRWAY_BENCH_SCALE (1.0 = a 30k-event backlog, then 3 s at the target rate and 3 s at half the
-drain rate); FAIRWAY_BENCH_RATE sets the target rate.
+drain rate); FAIRWAY_BENCH_RATE sets the target rate. FAIRWAY_BENCH_REPLICAS (default 2) service processes share
+the consumer group, as replicas of the deployment would (the upstream topics have 6 partitions); one of them
+relays the outbox (advisory lock).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ DRAIN_EVENTS = int(30_000 * SCALE)
 STEADY_RATE = int(os.environ.get("FAIRWAY_BENCH_RATE", "12000"))
 STEADY_SECONDS = 3 * SCALE
 NEW_PERSON_SHARE = 0.12
+REPLICAS = int(os.environ.get("FAIRWAY_BENCH_REPLICAS", "2"))
 
 
 @dataclass
@@ -289,6 +292,23 @@ runpy.run_module("fairway_identity", run_name="__main__")
 """
 
 
+async def _wait_healthy(ports: list[int], timeout: float = 120) -> None:
+    import httpx
+
+    async with httpx.AsyncClient() as client:
+        for port in ports:
+            deadline = time.time() + timeout
+            while True:
+                try:
+                    if (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.time() > deadline:
+                    raise SystemExit(f"identity replica on port {port} did not start")
+                await asyncio.sleep(0.3)
+
+
 def _start_service(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     """The identity service in its own process, as it runs in production."""
     # FAIRWAY_BENCH_PROFILE=FILE runs it under cProfile, written when the service stops, to see where CPU goes.
@@ -312,23 +332,30 @@ async def main() -> None:
         prefix = f"bench{secrets.token_hex(4)}."
         topics = TopicNames(prefix)
         await create_topics(env.bootstrap, topics)
-        port = free_port()
-        proc_env = {
+        base_env = {
             **os.environ,
             "FAIRWAY_IDENTITY_DATABASE_URL": env.pg_server_url,
             "FAIRWAY_IDENTITY_DATABASE_NAME": db_name,
             "FAIRWAY_IDENTITY_KAFKA_BOOTSTRAP": env.bootstrap,
             "FAIRWAY_IDENTITY_TOPIC_PREFIX": prefix,
-            "FAIRWAY_IDENTITY_PORT": str(port),
             "FAIRWAY_JWT_SECRET": secrets.token_hex(24),
             "FAIRWAY_IDENTITY_LOG_LEVEL": "WARNING",
             "FAIRWAY_IDENTITY_KAFKA_SESSION_TIMEOUT_MS": "3000",
         }
-        log_path = Path(tempfile.gettempdir()) / f"fairway-identity-bench-{port}.log"
-        service = _start_service(proc_env, log_path)
-        print(f"  service log: {log_path}", flush=True)
+        services: list[subprocess.Popen[bytes]] = []
+        ports: list[int] = []
+
+        def start_replica() -> None:
+            port = free_port()
+            log_path = Path(tempfile.gettempdir()) / f"fairway-identity-bench-{port}.log"
+            services.append(_start_service({**base_env, "FAIRWAY_IDENTITY_PORT": str(port)}, log_path))
+            ports.append(port)
+            print(f"  service log: {log_path}", flush=True)
+
+        start_replica()
         mix = Mix()
         warm = [mix.next() for _ in range(200)]  # generated first: the stream is published in this order
+        warm_more = [mix.next() for _ in range(200)]
         drain = [mix.next() for _ in range(DRAIN_EVENTS)]
         steady = [mix.next() for _ in range(int(STEADY_RATE * STEADY_SECONDS))]
         producer = make_producer(env.bootstrap, client_id="identity-bench")
@@ -346,11 +373,22 @@ async def main() -> None:
             await _publish(producer, topics, warm, None)
             if await _wait_applied(conn, len(warm), 60) < len(warm):
                 raise SystemExit("the identity service did not consume its first events")
+            # The other replicas start once the schema exists, then the group rebalances over all of them.
+            for _ in range(REPLICAS - 1):
+                start_replica()
+            await _wait_healthy(ports)
+            await asyncio.sleep(6)  # two session timeouts: every member has its partitions
+            await _publish(producer, topics, warm_more, None)
+            if await _wait_applied(conn, len(warm) + len(warm_more), 60) < len(warm) + len(warm_more):
+                raise SystemExit("the identity replicas did not consume")
+            warm = warm + warm_more
+            pids = [svc.pid for svc in services]
+            print(f"  {len(services)} identity replica(s)", flush=True)
 
             # 1. Drain a backlog as fast as the service can.
             mark = await conn.fetchval("SELECT max(id) FROM event_log")
             backends = await _db_backends(conn, db_name)
-            cpu0 = (_cpu_seconds([service.pid]), _cpu_seconds(backends))
+            cpu0 = (_cpu_seconds(pids), _cpu_seconds(backends))
             t0 = time.time()
             await _publish(producer, topics, drain, None)
             published = time.time() - t0
@@ -361,7 +399,7 @@ async def main() -> None:
                 mark,
             )
             drained = done - len(warm)
-            svc_cpu = _cpu_seconds([service.pid]) - cpu0[0]
+            svc_cpu = _cpu_seconds(pids) - cpu0[0]
             db_cpu = _cpu_seconds(backends) - cpu0[1]
             report(
                 "identity drain throughput (events/s to committed profiles)",
@@ -375,7 +413,11 @@ async def main() -> None:
                 f"on {os.cpu_count()} cores",
                 flush=True,
             )
-            report("identity service CPU per event (consumer + relay)", svc_cpu / drained * 1e6, "us")
+            report(
+                "identity service CPU per event (all replicas: consumers + relay)",
+                svc_cpu / drained * 1e6,
+                "us",
+            )
             report("identity PostgreSQL CPU per event", db_cpu / drained * 1e6, "us")
             report(
                 "identity throughput bound on one free core per process (service CPU only)",
@@ -420,11 +462,13 @@ async def main() -> None:
         finally:
             await conn.close()
             await producer.stop()
-            service.terminate()
-            try:
-                service.wait(20)
-            except subprocess.TimeoutExpired:
-                service.kill()
+            for svc in services:
+                svc.terminate()
+            for svc in services:
+                try:
+                    svc.wait(20)
+                except subprocess.TimeoutExpired:
+                    svc.kill()
             await admin.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
             await admin.close()
 

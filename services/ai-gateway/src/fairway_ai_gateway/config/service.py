@@ -3,6 +3,7 @@ reads the config on every request and a PATCH is rare (the process that takes th
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -22,9 +23,30 @@ class ConfigService:
         self.cache_seconds = cache_seconds
         self.clock = clock
         self._cache: dict[str, tuple[float, TenantAIConfig]] = {}
+        self._loading: dict[str, asyncio.Future[TenantAIConfig]] = {}
 
     def _default(self) -> TenantAIConfig:
         return default_config(self.default_timezone)
+
+    async def current(self, sessionmaker: Callable[[], AsyncSession], tenant_id: str) -> TenantAIConfig:
+        """The gateway's read: the cached config, else one read shared by every request that needs it meanwhile
+        (when a busy tenant's entry expires, its concurrent requests do not each open a session and query)."""
+        hit = self._cache.get(tenant_id)
+        if hit and self.clock() - hit[0] < self.cache_seconds:
+            return hit[1]
+        pending = self._loading.get(tenant_id)
+        if pending is None:
+
+            async def load() -> TenantAIConfig:
+                try:
+                    async with sessionmaker() as session:
+                        return await self.get(session, tenant_id, fresh=True)
+                finally:
+                    del self._loading[tenant_id]
+
+            pending = self._loading[tenant_id] = asyncio.ensure_future(load())
+        # shielded: a caller that gives up does not cancel the read the others wait for
+        return await asyncio.shield(pending)
 
     async def get(self, session: AsyncSession, tenant_id: str, *, fresh: bool = False) -> TenantAIConfig:
         now = self.clock()

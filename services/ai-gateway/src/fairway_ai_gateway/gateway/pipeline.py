@@ -183,8 +183,7 @@ class Gateway:
         now = self.clock()
         decision_id = new_event_id()
         out = Outcome()
-        async with self._sm() as session:
-            cfg = await self.configs.get(session, tenant_id)
+        cfg = await self.configs.current(self._sm, tenant_id)
         periods = periods_at(now, cfg.timezone)
         ctx = Context(
             tenant_id=tenant_id,

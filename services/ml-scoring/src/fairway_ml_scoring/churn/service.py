@@ -188,7 +188,7 @@ def _document(
     actions = recommended_actions(level, factors, row0)
     pid = item.prediction_id or new_event_id()
     valid_until = now + timedelta(days=s.prediction_validity_days)
-    feats = {f: round(v, 6) for f, v in row0.items()}
+    feats = dict(zip(row0, np.round(item.features, 6).tolist(), strict=True))  # stored with the prediction
     doc = {
         "predictionId": pid,
         "customerId": item.subject,

@@ -90,7 +90,7 @@ def as_columns(matrix: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def as_row(vector: np.ndarray) -> dict[str, float]:
-    return dict(zip(FEATURE_NAMES, (float(v) for v in vector), strict=True))
+    return dict(zip(FEATURE_NAMES, np.asarray(vector, dtype=np.float64).tolist(), strict=True))
 
 
 _R = {f: i for i, f in enumerate(RAW_FIELDS)}
@@ -152,16 +152,33 @@ _RATE_NUM = [_R[n] for n, _ in _RATES.values()]
 _RATE_DEN = [_R[d] for _, d in _RATES.values()]
 
 
+def _clip(x: np.ndarray, lo: float | None, hi: float | None) -> np.ndarray:
+    """np.clip's values (NaN stays NaN) for a fraction of its call cost, which dominates on one row."""
+    if lo is not None:
+        x = np.maximum(x, lo)
+    return np.minimum(x, hi) if hi is not None else x
+
+
 def _rate(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    return np.divide(num, den, out=np.zeros_like(num), where=den > 0).clip(0, 1)
+    return _clip(np.divide(num, den, out=np.zeros_like(num), where=den > 0), 0, 1)
+
+
+_CONSENT_RAW = [_R[c] for c in ("consent_email", "consent_sms", "consent_push", "consent_whatsapp")]
+_SENT_30D_RAW = [_R[c] for c in ("email_sent_30d", "sms_sent_30d", "push_sent_30d")]
+_OPENED_30D_RAW = [_R[c] for c in ("email_opened_30d", "push_opened_30d")]
 
 
 def feature_matrix(raw: np.ndarray, as_of_seconds: np.ndarray) -> np.ndarray:
     """Model features (FEATURE_NAMES columns, float64, no NaN) from raw rows (RAW_FIELDS columns) as of the
-    given times. Plain numpy: serving calls this per request, training and batch scoring on millions of rows."""
+    given times (one per row, or one for all). Plain numpy: serving calls this per request (a few rows), training
+    and batch scoring on millions of rows; on a few rows the cost is the number of numpy calls, so columns are
+    handled in groups."""
     raw = np.atleast_2d(np.asarray(raw, dtype=np.float64))
-    now = np.broadcast_to(np.asarray(as_of_seconds, dtype=np.float64), (len(raw),))
-    filled = np.where(np.isnan(raw), 0.0, raw)  # one pass, not one nan_to_num per column
+    now = np.asarray(as_of_seconds, dtype=np.float64).reshape(-1)
+    if len(now) != len(raw):
+        now = np.broadcast_to(now, (len(raw),))
+    nan = np.isnan(raw)
+    filled = np.where(nan, 0.0, raw)  # one pass, not one nan_to_num per column
 
     def col(name: str) -> np.ndarray:
         return raw[:, _R[name]]
@@ -169,48 +186,48 @@ def feature_matrix(raw: np.ndarray, as_of_seconds: np.ndarray) -> np.ndarray:
     def zero(name: str) -> np.ndarray:
         return filled[:, _R[name]]
 
-    out = np.zeros((len(raw), len(FEATURE_NAMES)))
+    out = np.empty((len(raw), len(FEATURE_NAMES)))
 
     def put(name: str, values: np.ndarray) -> None:
         out[:, _F[name]] = values
 
-    # Whole groups of columns in one numpy call each: a single-row request pays per call, not per value.
     since = (now[:, None] - raw[:, _SINCE_RAW]) / DAY
-    out[:, _SINCE_OUT] = np.where(np.isnan(since), NEVER_DAYS, np.clip(since, 0, NEVER_DAYS))
+    out[:, _SINCE_OUT] = np.where(nan[:, _SINCE_RAW], NEVER_DAYS, _clip(since, 0, NEVER_DAYS))
     out[:, _COPY_OUT] = filled[:, _COPY_RAW]
     put("activity_trend", zero("activity_30d") - zero("activity_90d") / 3.0)
-    joined = np.where(np.isnan(col("member_since_ts")), col("first_activity_ts"), col("member_since_ts"))
-    put("tenure_days", np.where(np.isnan(joined), 0.0, np.clip((now - joined) / DAY, 0, None)))
+    member_since = col("member_since_ts")
+    joined = np.where(np.isnan(member_since), col("first_activity_ts"), member_since)
+    put("tenure_days", np.where(np.isnan(joined), 0.0, _clip((now - joined) / DAY, 0, None)))
     expiry = col("membership_expiry_ts")
+    expiry_unknown = np.isnan(expiry)
     put(
         "days_to_membership_expiry",
         np.where(
-            np.isnan(expiry),
+            expiry_unknown,
             UNKNOWN_EXPIRY_DAYS,
-            np.clip((expiry - now) / DAY, -UNKNOWN_EXPIRY_DAYS, UNKNOWN_EXPIRY_DAYS),
+            _clip((expiry - now) / DAY, -UNKNOWN_EXPIRY_DAYS, UNKNOWN_EXPIRY_DAYS),
         ),
     )
-    on_record = ~(np.isnan(expiry) & np.isnan(col("member_since_ts")))
+    on_record = ~(expiry_unknown & np.isnan(member_since))
     put("is_member", (on_record & (zero("membership_cancelled") < 0.5)).astype(np.float64))
     hc, hc_old = col("handicap_latest"), col("handicap_90d_ago")
-    put("handicap", np.where(np.isnan(hc), UNKNOWN_HANDICAP, hc))
-    put("handicap_trend_90d", np.where(np.isnan(hc) | np.isnan(hc_old), 0.0, hc - hc_old))
+    hc_unknown = np.isnan(hc)
+    put("handicap", np.where(hc_unknown, UNKNOWN_HANDICAP, hc))
+    put("handicap_trend_90d", np.where(hc_unknown | np.isnan(hc_old), 0.0, hc - hc_old))
     out[:, _RATE_OUT] = _rate(filled[:, _RATE_NUM], filled[:, _RATE_DEN])
-    consent = np.column_stack(
-        [zero("consent_email"), zero("consent_sms"), zero("consent_push"), zero("consent_whatsapp")]
-    )
+    consent = filled[:, _CONSENT_RAW]
     put("consent_breadth", consent.sum(axis=1))
     put(
         "engagement_score",
         engagement_scores(
             days_since_last_activity=np.where(
-                np.isnan(col("last_activity_ts")), np.nan, out[:, _F["days_since_last_activity"]]
+                nan[:, _R["last_activity_ts"]], np.nan, out[:, _F["days_since_last_activity"]]
             ),
             activity_30d=zero("activity_30d"),
             lifetime_value_cents=zero("spend_all") * 100.0,
             consent=consent,
-            sent_30d=zero("email_sent_30d") + zero("sms_sent_30d") + zero("push_sent_30d"),
-            opened_30d=zero("email_opened_30d") + zero("push_opened_30d"),
+            sent_30d=filled[:, _SENT_30D_RAW].sum(axis=1),
+            opened_30d=filled[:, _OPENED_30D_RAW].sum(axis=1),
             clicked_30d=zero("email_clicked_30d"),
         ),
     )
