@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from fairway_chassis.settings import ServiceSettings
 from fairway_cli.infra import EmbeddedPostgres, free_port, port_open, start_tansu
@@ -73,8 +75,21 @@ def kafka_bootstrap() -> Iterator[str]:
 
 
 @pytest.fixture
-def topic_prefix() -> str:
-    return f"t{uuid.uuid4().hex[:10]}."
+async def topic_prefix(kafka_bootstrap: str) -> AsyncIterator[str]:
+    """A namespace for this test's topics, deleted afterwards: the session's broker keeps every topic in memory,
+    and hundreds of left-over topics (6 partitions each) slowed later tests' group joins."""
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    yield prefix
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap, client_id="fairway-tests-cleanup")
+    try:
+        await admin.start()
+        mine = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if mine:
+            await admin.delete_topics(mine)
+    except KafkaError:
+        pass  # a test that stopped the broker: nothing to clean
+    finally:
+        await admin.close()
 
 
 @pytest.fixture

@@ -31,7 +31,9 @@ def _steps(value: np.ndarray, bounds: list[float], scores: list[float], *, upper
 
 
 @functools.cache
-def _tables(bounds: tuple[float, ...], scores: tuple[float, ...], upper: bool) -> tuple[np.ndarray, np.ndarray]:
+def _tables(
+    bounds: tuple[float, ...], scores: tuple[float, ...], upper: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """Search and score arrays per step table, built once (serving scores one member at a time)."""
     b = np.asarray(bounds, dtype=np.float64)
     return (b if upper else -b), np.append(np.asarray(scores, dtype=np.float64), 0.0)
@@ -48,7 +50,9 @@ def components(
     clicked_30d: np.ndarray,
 ) -> dict[str, np.ndarray]:
     days = np.asarray(days_since_last_activity, dtype=np.float64)
-    recency = _steps(np.where(np.isnan(days), np.inf, days), [7, 14, 30, 60, 90], [100, 80, 60, 40, 20], upper=True)
+    recency = _steps(
+        np.where(np.isnan(days), np.inf, days), [7, 14, 30, 60, 90], [100, 80, 60, 40, 20], upper=True
+    )
     frequency = _steps(
         np.asarray(activity_30d, dtype=np.float64), [20, 10, 5, 2, 1], [100, 80, 60, 40, 20], upper=False
     )
