@@ -2,7 +2,9 @@
 registered, gated promotion, hot reload when a data scientist moves the alias, rollback, champion/challenger
 split, signature checks, drift, and models that never cross tenants."""
 
+import asyncio
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import mlflow
@@ -16,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sqlalchemy import select, text
 
 from fairway_ml_scoring.app import create_app
-from fairway_ml_scoring.churn.service import _bucket
+from fairway_ml_scoring.churn.service import _bucket, choose, tenant_baseline
 from fairway_ml_scoring.db import ml_churn_predictions
 from fairway_ml_scoring.drift.service import check_drift
 from fairway_ml_scoring.models import service
@@ -170,6 +172,38 @@ async def test_churn_model_lifecycle(ml_settings) -> None:
             ).all()
         assert {(r.variant, r.model_version) for r in stored} == set(variants.values())
 
+        # -- concurrent predictions: one micro-batch across clubs and models answers as one at a time -----------
+        b_member = "teetimePlayerId:B00001"
+        assert (await predict(svc, "club-b", b_member))["model"]["source"] == "RULES"
+        await ctx.drain()  # the requests above pushed these members' features to the online store
+        async with sessions() as s:
+            baselines = {t: await tenant_baseline(s, ctx, t) for t in ("club-a", "club-b")}
+        wanted = [("club-a", m) for m in members[:8]] + [("club-b", b_member)]
+        at = ctx.now()
+
+        def ask(tenant: str, m: str):
+            return ctx.churn_online.predict(tenant, m, choose(ctx, tenant, m), baselines[tenant], at)
+
+        batches = ctx.churn_online.batches
+        together = await asyncio.gather(*(ask(t, m) for t, m in wanted))
+        assert ctx.churn_online.batches == batches + 1  # one read per club, one model run per model
+        assert {d["model"]["variant"] for d, _ in together} == {"champion", "challenger", "rules"}
+        for (t, m), (doc, row) in zip(wanted, together, strict=True):
+            alone, _ = await ask(t, m)
+            assert {**doc, "predictionId": None} == {**alone, "predictionId": None}
+            assert row["tenant_id"] == t and row["subject_id"] == m and row["id"] == doc["predictionId"]
+
+        # -- stored predictions are group-committed: a returned predictionId exists at once ---------------------
+        answers = await asyncio.gather(*(predict(svc, "club-a", m) for m in members[:8]))
+        ids = {a["predictionId"] for a in answers}
+        assert len(ids) == 8 and await _stored(sessions, ids) == 8
+        # ...and rows queued when the service stops are written before it does.
+        rows = [row | {"id": str(uuid.uuid4())} for _, row in together]
+        queued = [asyncio.ensure_future(ctx.prediction_writer.add(r)) for r in rows]
+        await asyncio.sleep(0)
+        await ctx.prediction_writer.close()
+        assert all(q.done() for q in queued) and await _stored(sessions, {r["id"] for r in rows}) == len(rows)
+
         # -- hot reload: the data scientist moves the champion alias in MLflow; the service follows -----------
         champion_side = next(m for m in members if _bucket("club-a", m) >= 0.5)
         client.set_registered_model_alias("club-a.churn", "champion", weak)
@@ -195,7 +229,6 @@ async def test_churn_model_lifecycle(ml_settings) -> None:
         client.set_registered_model_alias("club-a.churn", "champion", "1")
 
         # -- models never cross tenants ------------------------------------------------------------------------
-        b_member = "teetimePlayerId:B00001"
         b_pred = await predict(svc, "club-b", b_member)
         assert b_pred["model"]["source"] == "RULES" and b_pred["modelVersion"] == "rules-v1"
         listing = await svc.http.get(
@@ -271,9 +304,13 @@ async def test_churn_model_lifecycle(ml_settings) -> None:
         )  # ...but announced once a day
 
 
-async def _served(ctx, alias: str, version: str) -> bool:
-    import asyncio
+async def _stored(sessions, ids: set[str]) -> int:
+    async with sessions() as s:
+        q = select(ml_churn_predictions.c.id).where(ml_churn_predictions.c.id.in_(list(ids)))
+        return len((await s.execute(q)).all())
 
+
+async def _served(ctx, alias: str, version: str) -> bool:
     await asyncio.to_thread(ctx.churn_models.refresh, "club-a")
     m = ctx.churn_models.get("club-a", alias)
     return m is not None and m.version == version

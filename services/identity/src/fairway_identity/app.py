@@ -1,6 +1,5 @@
 """Wiring only: which routers, consumers and background loops make up the identity service."""
 
-import gc
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -52,9 +51,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def main() -> None:
     settings = Settings()
-    # A consumer allocates many short-lived objects per event; the default collector thresholds make it
-    # spend a large share of its time in collections of long-lived objects it cannot free.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 100)
     serve(lambda: create_app(settings), settings)
