@@ -1,0 +1,54 @@
+"""Stored predictions, group-committed: concurrent requests share one multi-row INSERT and one COMMIT.
+
+A request hands its row over and waits until the transaction holding it has committed, so a predictionId in
+a response always exists (POST actual-churn can use it at once) and a 2xx still means "stored". Nothing
+waits for a batch to fill: the writer commits whatever is queued, and rows that arrive while a commit is in
+flight go into the next one. At low load that is one row per commit; under load the batches grow and the
+per-row cost of the round trips falls. The writer is drained on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from fairway_ml_scoring.scoring.repository import PredictionRepository
+
+
+class PredictionWriter:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], max_batch: int = 500) -> None:
+        self.sessionmaker = sessionmaker
+        self.max_batch = max_batch
+        self._queue: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def add(self, row: dict[str, Any]) -> None:
+        """Store one prediction row; returns once it is committed (raises if that transaction failed)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((row, future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="ml-scoring prediction writer")
+        # shield: a client that goes away must not cancel the commit other requests are waiting for
+        await asyncio.shield(future)
+
+    async def _run(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    await PredictionRepository(session).add_many([row for row, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - every request of the batch answers with the error
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+
+    async def close(self) -> None:
+        """Wait until every queued row is committed (clean shutdown)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.gather(self._task, return_exceptions=True)
