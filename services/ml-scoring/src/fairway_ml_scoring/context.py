@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import structlog
 from fastapi import Request
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from fairway_ml_scoring.features.store import FeatureStoreGateway
 from fairway_ml_scoring.models.cache import ModelCache
@@ -49,10 +49,10 @@ class MlContext:
     sto_pools: dict[Any, Any] = field(default_factory=dict)  # pooled send-time priors, cached per process
     baselines: dict[str, Any] = field(default_factory=dict)  # typical member per club, for explanations
     # Online churn serving (set when the service starts): the micro-batching predictor, the group-committing
-    # writer of stored predictions, and sessions for single reads outside a transaction (autocommit).
+    # writer of stored predictions, and an engine for single reads outside a transaction (autocommit).
     churn_online: Any = None
     prediction_writer: Any = None
-    read_sessions: async_sessionmaker[AsyncSession] | None = None
+    read_engine: AsyncEngine | None = None
 
     def start(self) -> None:
         """Open Feast and the registry (blocking: call in a thread)."""
@@ -94,13 +94,12 @@ class MlContext:
 
         self.churn_online = OnlinePredictor(self)
         self.prediction_writer = PredictionWriter(sessionmaker)
-        self.read_sessions = async_sessionmaker(
-            engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
-        )
+        self.read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
 
-    def read_session(self) -> AsyncSession:
-        assert self.read_sessions is not None, "serve_online() runs when the service starts"
-        return self.read_sessions()
+    def read_connection(self) -> AsyncConnection:
+        """A pooled connection for one read: no BEGIN/COMMIT round trips, no ORM session (hot read path)."""
+        assert self.read_engine is not None, "serve_online() runs when the service starts"
+        return self.read_engine.connect()
 
     # -- after-commit effects -------------------------------------------------------------------------------
     def after_commit(self, session: AsyncSession, fn: Callable[[], None]) -> None:
@@ -128,5 +127,6 @@ class MlContext:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
 
 
-def ml(request: Request) -> MlContext:
+async def ml(request: Request) -> MlContext:
+    # async: FastAPI would run a plain function in its thread pool, a thread hop on every request
     return request.app.state.runtime.extras["ml"]

@@ -254,7 +254,7 @@ def document_from_row(row: Any) -> dict[str, Any]:
             "source": row.source,
         },
         "fallback": {"used": True, "reason": row.fallback_reason} if rules else None,
-        "engagementScore": round(float(row.features.get("engagement_score", 0))),
+        "engagementScore": round(row.engagement_score or 0.0),
         "predictedAt": row.predicted_at.isoformat(),
         "validUntil": row.valid_until.isoformat(),
         "actualOutcome": None
@@ -293,7 +293,7 @@ async def predict(
     if not refresh:
         # A still-valid prediction by the same model, with no event about the member since, is the answer
         # (read outside the request's transaction: one round trip instead of BEGIN, SELECT, COMMIT).
-        async with ctx.read_session() as reader:
+        async with ctx.read_connection() as reader:
             last = await PredictionRepository(reader).latest_valid(tenant_id, subject, now)
         if last is not None and last.model_version == choice.version_label and not last.changed_since:
             return document_from_row(last)

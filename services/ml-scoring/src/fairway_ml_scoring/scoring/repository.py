@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import Float, and_, bindparam, delete, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from fairway_ml_scoring.db import ml_alerts, ml_churn_predictions, ml_events, ml_scores
 
@@ -101,8 +101,37 @@ class ScoreRepository:
         return list(await self.session.execute(q))
 
 
+_P = ml_churn_predictions
+# What a prediction document needs (not the stored feature vector, only its engagement score).
+_DOCUMENT_COLUMNS = (
+    *(c for c in _P.c if c.name != "features"),
+    _P.c.features["engagement_score"].astext.cast(Float).label("engagement_score"),
+)
+# Built once: the serving path runs it on every request, and a prebuilt statement skips SQLAlchemy's statement
+# construction and cache-key work.
+_LATEST_VALID = (
+    select(
+        *_DOCUMENT_COLUMNS,
+        exists()
+        .where(
+            ml_events.c.tenant_id == bindparam("tenant_id"),
+            ml_events.c.subject_id == bindparam("subject_id"),
+            ml_events.c.received_at > _P.c.predicted_at,
+        )
+        .label("changed_since"),
+    )
+    .where(
+        _P.c.tenant_id == bindparam("tenant_id"),
+        _P.c.subject_id == bindparam("subject_id"),
+        _P.c.valid_until > bindparam("now", type_=_P.c.valid_until.type),
+    )
+    .order_by(_P.c.predicted_at.desc())
+    .limit(1)
+)
+
+
 class PredictionRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession | AsyncConnection) -> None:
         self.session = session
 
     async def add(self, row: dict[str, Any]) -> None:
@@ -116,29 +145,17 @@ class PredictionRepository:
     async def get(self, tenant_id: str, prediction_id: str) -> Any:
         return (
             await self.session.execute(
-                select(ml_churn_predictions).where(
-                    ml_churn_predictions.c.tenant_id == tenant_id, ml_churn_predictions.c.id == prediction_id
-                )
+                select(*_DOCUMENT_COLUMNS).where(_P.c.tenant_id == tenant_id, _P.c.id == prediction_id)
             )
         ).first()
 
     async def latest_valid(self, tenant_id: str, subject: str, now: datetime) -> Any:
         """The member's latest still-valid prediction, with `changed_since`: whether an event about them
         arrived (or moved to them) after it was made. One round trip."""
-        p = ml_churn_predictions
-        changed = exists().where(
-            ml_events.c.tenant_id == tenant_id,
-            ml_events.c.subject_id == subject,
-            ml_events.c.received_at > p.c.predicted_at,
+        result = await self.session.execute(
+            _LATEST_VALID, {"tenant_id": tenant_id, "subject_id": subject, "now": now}
         )
-        return (
-            await self.session.execute(
-                select(p, changed.label("changed_since"))
-                .where(p.c.tenant_id == tenant_id, p.c.subject_id == subject, p.c.valid_until > now)
-                .order_by(p.c.predicted_at.desc())
-                .limit(1)
-            )
-        ).first()
+        return result.first()
 
     async def record_outcome(
         self,
