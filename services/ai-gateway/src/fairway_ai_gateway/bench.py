@@ -183,7 +183,12 @@ async def main() -> None:
                 max_caller_text=1000,
             )
             prompt = op.prepare(ctx)
-            sdk = make_sdk(api_key="bench-key", base_url=url, timeout=settings.provider_timeout_seconds)
+            sdk = make_sdk(
+                api_key="bench-key",
+                base_url=url,
+                timeout=settings.provider_timeout_seconds,
+                tracing=settings.provider_tracing,
+            )
 
             errors: dict[str, int] = {}
 

@@ -26,6 +26,9 @@ class Settings(ServiceSettings):
     model_ids: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_MODEL_IDS))
     prices_per_mtok: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
 
+    # The SDK's own OpenTelemetry spans of each provider call (off: they cost CPU on every call, see make_sdk).
+    provider_tracing: bool = False
+
     # Resilience.
     provider_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     provider_max_retries: int = Field(default=2, ge=0, le=5)  # on 429/5xx/timeouts, honouring retry-after

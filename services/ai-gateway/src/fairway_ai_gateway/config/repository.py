@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from fairway_ai_gateway.db import tenant_config
+from fairway_ai_gateway.sql import Statement
+
+_GET = Statement("SELECT CAST(doc AS TEXT) AS doc FROM ai_tenant_config WHERE tenant_id = :tenant")
 
 
 class ConfigRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    """`session`: an SQLAlchemy session; `get` also runs on the gateway's asyncpg hot pool (see `sql.Statement`)."""
+
+    def __init__(self, session: Any) -> None:
         self.session = session
 
     async def get(self, tenant_id: str) -> dict[str, Any] | None:
-        row = (
-            await self.session.execute(
-                select(tenant_config.c.doc).where(tenant_config.c.tenant_id == tenant_id)
-            )
-        ).first()
-        return None if row is None else dict(row.doc)
+        row = await _GET.first(self.session, {"tenant": tenant_id})
+        return None if row is None else dict(json.loads(row["doc"]))
 
     async def get_for_update(self, tenant_id: str) -> dict[str, Any] | None:
         row = (

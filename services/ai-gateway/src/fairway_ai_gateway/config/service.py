@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,9 +29,12 @@ class ConfigService:
     def _default(self) -> TenantAIConfig:
         return default_config(self.default_timezone)
 
-    async def current(self, sessionmaker: Callable[[], AsyncSession], tenant_id: str) -> TenantAIConfig:
+    async def current(
+        self, run: Callable[[Callable[[Any], Awaitable[Any]]], Awaitable[Any]], tenant_id: str
+    ) -> TenantAIConfig:
         """The gateway's read: the cached config, else one read shared by every request that needs it meanwhile
-        (when a busy tenant's entry expires, its concurrent requests do not each open a session and query)."""
+        (when a busy tenant's entry expires, its concurrent requests do not all query). `run(fn)` awaits fn
+        with a connection: the gateway's hot pool."""
         hit = self._cache.get(tenant_id)
         if hit and self.clock() - hit[0] < self.cache_seconds:
             return hit[1]
@@ -39,8 +43,8 @@ class ConfigService:
 
             async def load() -> TenantAIConfig:
                 try:
-                    async with sessionmaker() as session:
-                        return await self.get(session, tenant_id, fresh=True)
+                    doc = await run(lambda conn: ConfigRepository(conn).get(tenant_id))
+                    return self._remember(tenant_id, doc)
                 finally:
                     del self._loading[tenant_id]
 
@@ -53,7 +57,10 @@ class ConfigService:
         hit = self._cache.get(tenant_id)
         if hit and not fresh and now - hit[0] < self.cache_seconds:
             return hit[1]
-        doc = await ConfigRepository(session).get(tenant_id)
+        return self._remember(tenant_id, await ConfigRepository(session).get(tenant_id))
+
+    def _remember(self, tenant_id: str, doc: dict[str, Any] | None) -> TenantAIConfig:
+        now = self.clock()
         # A stored doc from an older release may miss newer fields: defaults fill them.
         cfg = (
             self._default()

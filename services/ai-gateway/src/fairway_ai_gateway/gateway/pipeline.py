@@ -119,6 +119,7 @@ class Gateway:
                 api_key=settings.anthropic_api_key or "",
                 base_url=settings.anthropic_base_url,
                 timeout=settings.provider_timeout_seconds,
+                tracing=settings.provider_tracing,
             )
         )
         self.sessionmaker: async_sessionmaker[AsyncSession] | None = None
@@ -183,7 +184,7 @@ class Gateway:
         now = self.clock()
         decision_id = new_event_id()
         out = Outcome()
-        cfg = await self.configs.current(self._sm, tenant_id)
+        cfg = await self.configs.current(self._hot, tenant_id)
         periods = periods_at(now, cfg.timezone)
         ctx = Context(
             tenant_id=tenant_id,

@@ -65,23 +65,28 @@ def retry_after_seconds(headers: object) -> float | None:
         return None if parsed is None else max(0.0, email.utils.mktime_tz(parsed) - time.time())
 
 
-def make_sdk(*, api_key: str, base_url: str | None, timeout: float) -> anthropic.AsyncAnthropic:
+def make_sdk(
+    *, api_key: str, base_url: str | None, timeout: float, tracing: bool = False
+) -> anthropic.AsyncAnthropic:
     """The SDK client as the gateway configures it (the bench's direct path uses this too, so the comparison is
-    like for like): its own retries off, and the aiohttp transport, which costs about half the CPU per call of
-    the default httpx one. The aiohttp session is created lazily, on the first call, inside the running loop."""
+    like for like): its own retries off; the aiohttp transport, which costs about half the CPU per call of the
+    default httpx one (its session is created lazily, on the first call, inside the running loop); and, unless
+    `tracing`, no OpenTelemetry spans of its own: the SDK builds each span's attributes even when nothing
+    records them (about a tenth of a call's CPU), and the decision log already keeps every attempt's timing."""
     return anthropic.AsyncAnthropic(
         api_key=api_key,
         base_url=base_url,
         max_retries=0,
         timeout=timeout,
         http_client=anthropic.DefaultAioHttpClient(timeout=timeout),
+        open_telemetry=None if tracing else False,
     )
 
 
 class ProviderClient:
-    def __init__(self, *, api_key: str, base_url: str | None, timeout: float) -> None:
+    def __init__(self, *, api_key: str, base_url: str | None, timeout: float, tracing: bool = False) -> None:
         self.timeout = timeout
-        self.sdk = make_sdk(api_key=api_key, base_url=base_url, timeout=timeout)
+        self.sdk = make_sdk(api_key=api_key, base_url=base_url, timeout=timeout, tracing=tracing)
 
     async def complete(
         self, *, model_id: str, system: str, user: str, max_tokens: int, timeout: float | None = None
