@@ -10,54 +10,23 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 
-import phonenumbers
+from fairway_schemas.identity_keys import DEFAULT_REGION, ORDER, canonical
 
 # Identity's resolution order: the first key that matches decides.
-KEY_TYPES: tuple[str, ...] = (
-    "authUserId",
-    "email",
-    "phoneNumber",
-    "sclMemberId",
-    "teetimePlayerId",
-    "messagingContactId",
-)
+KEY_TYPES: tuple[str, ...] = ORDER
 PII_KEY_TYPES = frozenset({"email", "phoneNumber"})
 
 
-def normalise(key_type: str, value: object, phone_region: str = "ZA") -> str | None:
-    if value is None or isinstance(value, bool):
-        return None
-    raw = str(value).strip()
-    if not raw:
-        return None
-    if key_type == "email":
-        email = raw.lower()
-        return email if "@" in email and len(email) <= 320 else None
-    if key_type == "phoneNumber":
-        return _phone(raw, phone_region)
-    return raw[:320]
-
-
-def _phone(raw: str, region: str) -> str | None:
-    digits = "".join(ch for ch in raw if ch.isdigit())
-    if not digits.strip("0"):
-        return None
-    candidates = [raw] if raw.startswith("+") or digits.startswith("0") else [raw, "+" + digits]
-    for candidate in candidates:
-        try:
-            number = phonenumbers.parse(candidate, region)
-        except phonenumbers.NumberParseException:
-            continue
-        if phonenumbers.is_possible_number(number):
-            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return None
+def normalise(key_type: str, value: object, phone_region: str = DEFAULT_REGION) -> str | None:
+    """The canonical form of one key as identity reads it (`fairway_schemas.identity_keys`), or None."""
+    return canonical(key_type, value, phone_region)
 
 
 def key(key_type: str, value: str) -> str:
     return f"{key_type}:{value}"
 
 
-def keys_from_hints(hints: Mapping[str, object], phone_region: str = "ZA") -> list[str]:
+def keys_from_hints(hints: Mapping[str, object], phone_region: str = DEFAULT_REGION) -> list[str]:
     """Usable keys of an event's identity hints, strongest first."""
     out = []
     for kt in KEY_TYPES:
@@ -67,7 +36,9 @@ def keys_from_hints(hints: Mapping[str, object], phone_region: str = "ZA") -> li
     return out
 
 
-def keys_from_lists(identities: Mapping[str, Iterable[object]], phone_region: str = "ZA") -> list[str]:
+def keys_from_lists(
+    identities: Mapping[str, Iterable[object]], phone_region: str = DEFAULT_REGION
+) -> list[str]:
     """Every key of a ProfileSnapshot's identities (a person may have several emails or phones)."""
     out: list[str] = []
     for kt in KEY_TYPES:
