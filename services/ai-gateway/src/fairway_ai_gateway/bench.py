@@ -19,6 +19,7 @@ which is the loop the service runs on (uvicorn picks uvloop when it is installed
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 import time
@@ -35,7 +36,7 @@ from fairway_ai_gateway.app import MIGRATIONS
 from fairway_ai_gateway.config.schemas import TenantAIConfigPatch
 from fairway_ai_gateway.fake_provider.server import free_port
 from fairway_ai_gateway.gateway.pipeline import Gateway
-from fairway_ai_gateway.operations import OPERATIONS, Context
+from fairway_ai_gateway.operations import OPERATIONS, Context, Prompt
 from fairway_ai_gateway.provider.client import make_sdk
 from fairway_ai_gateway.settings import Settings
 from fairway_ai_gateway.sql import HotPool
@@ -46,6 +47,7 @@ from fairway_events import utcnow
 RATES = [float(r) for r in os.environ.get("FAIRWAY_BENCH_RATES", "25,500").split(",")]
 SECONDS = float(os.environ.get("FAIRWAY_BENCH_SECONDS", "4"))
 TENANTS = int(os.environ.get("FAIRWAY_BENCH_TENANTS", "20"))  # a platform serves many clubs at once
+PROCESSES = int(os.environ.get("FAIRWAY_BENCH_PROCESSES", "1"))  # gateway replicas sharing the offered rate
 
 PROFILE = {
     "profileId": "p-1",
@@ -131,6 +133,179 @@ async def wait_http(url: str) -> None:
     raise RuntimeError("fake provider did not start")
 
 
+def bench_settings(db: str, url: str, bootstrap: str) -> Settings:
+    return Settings(
+        database_url=db,
+        database_name=db.rsplit("/", 1)[1],
+        kafka_bootstrap=bootstrap,
+        jwt_secret="bench-" + "x" * 40,
+        anthropic_api_key="bench-key",
+        anthropic_base_url=url,
+        log_level="WARNING",
+        db_pool_size=5,
+    )
+
+
+class Replica:
+    """One gateway process's share of the load: its Gateway (own pools, breaker, limiters) and, for the direct
+    path, an SDK client configured as the gateway's is (`make_sdk`), on this process's event loop."""
+
+    def __init__(self, settings: Settings, index: int = 0, count: int = 1) -> None:
+        self.settings, self.index, self.count = settings, index, count
+        self.engine = make_engine(settings.service_database_url, 5)
+        self.gw = Gateway(settings)
+        # as app.py does
+        self.gw.bind(
+            make_sessionmaker(self.engine),
+            HotPool(settings.service_database_url, size=settings.hot_pool_size),
+        )
+        self.sdk = make_sdk(
+            api_key="bench-key",
+            base_url=settings.anthropic_base_url,
+            timeout=settings.provider_timeout_seconds,
+            tracing=settings.provider_tracing,
+        )
+        self.prompt: Prompt | None = None
+        self.added: list[float] = []
+        self.sources: dict[str, int] = {}
+        self.errors: dict[str, int] = {}
+
+    async def start(self) -> None:
+        # the prompt the gateway sends, for the direct calls
+        op = OPERATIONS["content.generate"]
+        async with self.gw.sessionmaker() as s:  # type: ignore[misc]
+            cfg = await self.gw.configs.get(s, "bench-club-0")
+        ctx = Context(
+            tenant_id="bench-club-0",
+            cfg=cfg,
+            request=op.request_model.model_validate(content_request(0)),
+            now=utcnow(),
+            scrubber=self.gw.scrubber,
+            guard=self.gw.guard,
+            max_caller_text=1000,
+        )
+        self.prompt = op.prepare(ctx)
+        # warm up connections, caches and code paths
+        await open_loop(200, 100, self.direct)
+        await open_loop(200, 100, self.through_gateway)
+
+    async def direct(self, i: int) -> float | None:
+        assert self.prompt is not None
+        t0 = time.perf_counter()
+        try:
+            await self.sdk.messages.create(
+                model="claude-haiku-4-5",
+                max_tokens=self.prompt.max_tokens,
+                system=self.prompt.system,
+                messages=[{"role": "user", "content": self.prompt.user}],
+            )
+        except anthropic.APIError as exc:
+            self.errors[type(exc).__name__] = self.errors.get(type(exc).__name__, 0) + 1
+            return None
+        return time.perf_counter() - t0
+
+    async def through_gateway(self, i: int) -> float:
+        t0 = time.perf_counter()
+        k = i * self.count + self.index  # this replica's share of the global request sequence
+        tenant = f"bench-club-{k % TENANTS}"
+        result, out = await self.gw.run_detailed(tenant, "content.generate", content_request(k))
+        total = time.perf_counter() - t0
+        self.added.append(total - out.provider_seconds)
+        self.sources[result["source"]] = self.sources.get(result["source"], 0) + 1
+        return total
+
+    async def phase(self, kind: str, rate: float, n: int, at: float) -> dict[str, Any]:
+        """n requests at `rate`/s, open loop, from wall-clock time `at` (so replicas start together)."""
+        self.added, self.sources, self.errors = [], {}, {}
+        await asyncio.sleep(max(0.0, at - time.time()))
+        c0 = time.process_time()
+        lat, wall = await open_loop(n, rate, self.direct if kind == "direct" else self.through_gateway)
+        return {
+            "latency": lat,
+            "added": self.added,
+            "wall": wall,
+            "cpu": time.process_time() - c0,
+            "n": n,
+            "sources": self.sources,
+            "errors": self.errors,
+        }
+
+    async def close(self) -> None:
+        await self.sdk.close()
+        await self.gw.close()
+        await self.engine.dispose()
+
+
+class WorkerProcess:
+    """A Replica in a process of its own (`python -m fairway_ai_gateway.bench worker`), driven by JSON lines."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    @classmethod
+    async def spawn(cls, spec: dict[str, Any]) -> WorkerProcess:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "fairway_ai_gateway.bench",
+            "worker",
+            json.dumps(spec),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=2**26,
+        )
+        return cls(proc)
+
+    async def receive(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = await self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("bench worker died")
+        return dict(json.loads(line))
+
+    async def send(self, message: dict[str, Any]) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(message).encode() + b"\n")
+        await self.proc.stdin.drain()
+
+
+async def worker(spec: dict[str, Any]) -> None:
+    """The worker side of WorkerProcess: warm up, say so, then run each phase it is sent."""
+    replica = Replica(
+        bench_settings(spec["db"], spec["url"], spec["bootstrap"]), spec["index"], spec["count"]
+    )
+    await replica.start()
+    loop = asyncio.get_running_loop()
+    print(json.dumps({"ready": True}), flush=True)
+    while (line := await loop.run_in_executor(None, sys.stdin.readline)) and (msg := json.loads(line)):
+        if msg.get("quit"):
+            break
+        print(json.dumps(await replica.phase(msg["kind"], msg["rate"], msg["n"], msg["at"])), flush=True)
+    await replica.close()
+
+
+def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "latency": [],
+        "added": [],
+        "wall": 0.0,
+        "cpu": 0.0,
+        "n": 0,
+        "sources": {},
+        "errors": {},
+    }
+    for p in parts:
+        out["latency"] += p["latency"]
+        out["added"] += p["added"]
+        out["wall"] = max(out["wall"], p["wall"])
+        out["cpu"] += p["cpu"]
+        out["n"] += p["n"]
+        for key in ("sources", "errors"):
+            for k, v in p[key].items():
+                out[key][k] = out[key].get(k, 0) + v
+    return out
+
+
 async def main() -> None:
     port = free_port()
     fake = await asyncio.create_subprocess_exec(
@@ -142,19 +317,7 @@ async def main() -> None:
         async with bench_env() as env:
             db = await own_database(env.pg_server_url)
             await migrate(MIGRATIONS, db)
-            settings = Settings(
-                database_url=db,
-                database_name=db.rsplit("/", 1)[1],
-                kafka_bootstrap=env.bootstrap,
-                jwt_secret="bench-" + "x" * 40,
-                anthropic_api_key="bench-key",
-                anthropic_base_url=url,
-                log_level="WARNING",
-                db_pool_size=5,
-            )
-            engine = make_engine(db, 5)
-            gw = Gateway(settings)
-            gw.bind(make_sessionmaker(engine), HotPool(db, size=settings.hot_pool_size))  # as app.py does
+            settings = bench_settings(db, url, env.bootstrap)
             limits = TenantAIConfigPatch(
                 maxDailyLLMCalls=1_000_000,
                 maxHourlyLLMCalls=1_000_000,
@@ -166,99 +329,73 @@ async def main() -> None:
                 cacheContentVariants=False,
                 allowLLMPersonalization=True,
             )
-            for t in range(TENANTS):
-                async with gw.sessionmaker() as s, s.begin():  # type: ignore[misc]
-                    await gw.configs.update(s, f"bench-club-{t}", limits, "bench")
-            # the prompt the gateway sends, for the direct calls
-            op = OPERATIONS["content.generate"]
-            async with gw.sessionmaker() as s:  # type: ignore[misc]
-                cfg = await gw.configs.get(s, "bench-club-0")
-            ctx = Context(
-                tenant_id="bench-club-0",
-                cfg=cfg,
-                request=op.request_model.model_validate(content_request(0)),
-                now=utcnow(),
-                scrubber=gw.scrubber,
-                guard=gw.guard,
-                max_caller_text=1000,
-            )
-            prompt = op.prepare(ctx)
-            sdk = make_sdk(
-                api_key="bench-key",
-                base_url=url,
-                timeout=settings.provider_timeout_seconds,
-                tracing=settings.provider_tracing,
-            )
+            local: Replica | None = None
+            workers: list[WorkerProcess] = []
+            try:
+                local = Replica(settings)
+                for t in range(TENANTS):
+                    async with local.gw.sessionmaker() as s, s.begin():  # type: ignore[misc]
+                        await local.gw.configs.update(s, f"bench-club-{t}", limits, "bench")
+                if PROCESSES > 1:
+                    await local.close()
+                    local = None
+                    spec = {"db": db, "url": url, "bootstrap": env.bootstrap, "count": PROCESSES}
+                    workers = [await WorkerProcess.spawn({**spec, "index": w}) for w in range(PROCESSES)]
+                    for w in workers:
+                        await w.receive()  # ready: warmed up
+                else:
+                    await local.start()
 
-            errors: dict[str, int] = {}
+                async def phase(kind: str, rate: float, n: int) -> dict[str, Any]:
+                    at = time.time() + 0.5
+                    if local is not None:
+                        return await local.phase(kind, rate, n, at)
+                    share = [n // PROCESSES + (1 if w < n % PROCESSES else 0) for w in range(PROCESSES)]
+                    for w, k in zip(workers, share, strict=True):
+                        await w.send({"kind": kind, "rate": rate / PROCESSES, "n": k, "at": at})
+                    return merge([await w.receive() for w in workers])
 
-            async def direct(i: int) -> float | None:
-                t0 = time.perf_counter()
-                try:
-                    await sdk.messages.create(
-                        model="claude-haiku-4-5",
-                        max_tokens=prompt.max_tokens,
-                        system=prompt.system,
-                        messages=[{"role": "user", "content": prompt.user}],
-                    )
-                except anthropic.APIError as exc:
-                    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
-                    return None
-                return time.perf_counter() - t0
-
-            added: list[float] = []
-            sources: dict[str, int] = {}
-
-            async def through_gateway(i: int) -> float:
-                t0 = time.perf_counter()
-                tenant = f"bench-club-{i % TENANTS}"
-                result, out = await gw.run_detailed(tenant, "content.generate", content_request(i))
-                total = time.perf_counter() - t0
-                added.append(total - out.provider_seconds)
-                sources[result["source"]] = sources.get(result["source"], 0) + 1
-                return total
-
-            # warm up connections, caches and code paths
-            await open_loop(200, 100, direct)
-            await open_loop(200, 100, through_gateway)
-            ms = 1000
-            for rate in RATES:
-                n = int(rate * SECONDS)
-                added.clear()
-                sources.clear()
-                errors.clear()
-                c0 = time.process_time()
-                d_lat, d_wall = await open_loop(n, rate, direct)
-                d_cpu = (time.process_time() - c0) / n
-                c0 = time.process_time()
-                g_lat, g_wall = await open_loop(n, rate, through_gateway)
-                g_cpu = (time.process_time() - c0) / n
-                label = f"ai-gateway @{rate:g}/s"
-                print(
-                    f"# {n} requests per phase at {rate:g}/s offered, {TENANTS} tenants; gateway answers by "
-                    f"source: {sources}; direct call errors: {errors or 'none'}"
-                )
-                report(f"{label} direct achieved rate", n / d_wall, "req/s", f"{rate:g}")
-                report(f"{label} gateway achieved rate", n / g_wall, "req/s", f"{rate:g}")
-                report(f"{label} direct p50", percentile(d_lat, 50) * ms, "ms")
-                report(f"{label} direct p99", percentile(d_lat, 99) * ms, "ms")
-                report(f"{label} gateway p50", percentile(g_lat, 50) * ms, "ms")
-                report(f"{label} gateway p99", percentile(g_lat, 99) * ms, "ms")
-                report(f"{label} added p50", percentile(added, 50) * ms, "ms")
-                report(
-                    f"{label} added p99", percentile(added, 99) * ms, "ms", "< 5 ms" if rate == 500 else None
-                )
-                report(f"{label} CPU per request, direct", d_cpu * ms, "ms")
-                report(f"{label} CPU per request, gateway", g_cpu * ms, "ms")
-            await sdk.close()
-            await gw.close()
-            await engine.dispose()
+                await report_rates(phase)
+            finally:
+                for w in workers:
+                    await w.send({"quit": True})
+                    await w.proc.wait()
+                if local is not None:
+                    await local.close()
             await drop_database(env.pg_server_url, db)
     finally:
         fake.terminate()
         await fake.wait()
 
 
+async def report_rates(phase: Callable[[str, float, int], Awaitable[dict[str, Any]]]) -> None:
+    ms = 1000
+    where = f"{PROCESSES} gateway processes" if PROCESSES > 1 else "one process"
+    for rate in RATES:
+        n = int(rate * SECONDS)
+        d = await phase("direct", rate, n)
+        g = await phase("gateway", rate, n)
+        label = f"ai-gateway @{rate:g}/s"
+        print(
+            f"# {n} requests per phase at {rate:g}/s offered, {TENANTS} tenants, {where}, "
+            f"{type(asyncio.get_running_loop()).__module__.split('.')[0]} loop; gateway answers by source: "
+            f"{g['sources']}; direct call errors: {d['errors'] or 'none'}"
+        )
+        report(f"{label} direct achieved rate", n / d["wall"], "req/s", f"{rate:g}")
+        report(f"{label} gateway achieved rate", n / g["wall"], "req/s", f"{rate:g}")
+        report(f"{label} direct p50", percentile(d["latency"], 50) * ms, "ms")
+        report(f"{label} direct p99", percentile(d["latency"], 99) * ms, "ms")
+        report(f"{label} gateway p50", percentile(g["latency"], 50) * ms, "ms")
+        report(f"{label} gateway p99", percentile(g["latency"], 99) * ms, "ms")
+        report(f"{label} added p50", percentile(g["added"], 50) * ms, "ms")
+        report(f"{label} added p99", percentile(g["added"], 99) * ms, "ms", "< 5 ms" if rate == 500 else None)
+        report(f"{label} CPU per request, direct", d["cpu"] / n * ms, "ms")
+        report(f"{label} CPU per request, gateway", g["cpu"] / n * ms, "ms")
+
+
 if __name__ == "__main__":
     # uvloop, as the service runs (uvicorn picks it when installed); both paths share this loop.
-    uvloop.run(main())
+    if sys.argv[1:2] == ["worker"]:
+        uvloop.run(worker(json.loads(sys.argv[2])))
+    else:
+        uvloop.run(main())
