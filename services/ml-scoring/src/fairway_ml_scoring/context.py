@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import structlog
 from fastapi import Request
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from fairway_ml_scoring.features.store import FeatureStoreGateway
 from fairway_ml_scoring.models.cache import ModelCache
@@ -87,13 +87,13 @@ class MlContext:
     def now(self) -> datetime:
         return self.clock.now()
 
-    def serve_online(self, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def serve_online(self, engine: AsyncEngine) -> None:
         """Wire online churn serving to the service's database (startup, on the event loop)."""
         from fairway_ml_scoring.churn.online import OnlinePredictor
         from fairway_ml_scoring.churn.writer import PredictionWriter
 
         self.churn_online = OnlinePredictor(self)
-        self.prediction_writer = PredictionWriter(sessionmaker)
+        self.prediction_writer = PredictionWriter(engine)
         self.read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def read_connection(self) -> AsyncConnection:

@@ -12,14 +12,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from fairway_ml_scoring.scoring.repository import PredictionRepository
 
 
 class PredictionWriter:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], max_batch: int = 500) -> None:
-        self.sessionmaker = sessionmaker
+    def __init__(self, engine: AsyncEngine, max_batch: int = 500) -> None:
+        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.max_batch = max_batch
         self._queue: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
@@ -37,8 +37,10 @@ class PredictionWriter:
         while self._queue:
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
             try:
-                async with self.sessionmaker() as session, session.begin():
-                    await PredictionRepository(session).add_many([row for row, _ in batch])
+                # One multi-row INSERT is atomic on its own: run it in autocommit, one round trip instead of
+                # BEGIN, INSERT, COMMIT (and a Core connection, not an ORM session).
+                async with self.engine.connect() as conn:
+                    await PredictionRepository(conn).add_many([row for row, _ in batch])
             except Exception as exc:  # noqa: BLE001 - every request of the batch answers with the error
                 for _, future in batch:
                     if not future.done():
