@@ -10,10 +10,17 @@ the figure with the 5 ms target. End-to-end percentiles of both ways are printed
 
 Each rate of FAIRWAY_BENCH_RATES (default "25,500" requests/s: one this shared 2-core machine sustains, and the
 target rate) runs FAIRWAY_BENCH_SECONDS (default 4) per phase, spread over FAIRWAY_BENCH_TENANTS clubs (default
-20). At most 128 requests are in flight; time queued behind that limit counts in the end-to-end figures.
-CPU per request (of this process) is printed too: it is what decides the rate one process can carry.
-Both paths use the same SDK client (`provider.client.make_sdk`: aiohttp transport) on the same uvloop event loop,
-which is the loop the service runs on (uvicorn picks uvloop when it is installed).
+20). At most 128 requests per process are in flight; time queued behind that limit counts in the end-to-end
+figures. CPU per request of the gateway/bench processes is printed too: it is what decides the rate one process
+can carry; so are the fake provider's and the bench database's PostgreSQL backends' (read from /proc, so only
+with a local server), as all of them share this machine's cores. Both paths use the same SDK client (`provider.client.make_sdk`: aiohttp
+transport, no SDK spans) on a uvloop event loop, the loop the service runs on (uvicorn picks uvloop).
+
+FAIRWAY_BENCH_PROCESSES (default 1): the gateway is stateless apart from PostgreSQL and scales out by replicas.
+With N > 1 the offered rate is split over N processes (each a `Replica`: its own Gateway, pools and SDK client,
+as N service replicas would have), which start each phase at the same wall-clock instant; the figures are over
+all their requests together. Direct calls are split the same way, so both paths get the same processes. Still
+one run at the offered rate, but say which N a figure was taken with.
 """
 
 from __future__ import annotations
@@ -284,6 +291,31 @@ async def worker(spec: dict[str, Any]) -> None:
     await replica.close()
 
 
+def cpu_seconds(pids: list[int]) -> float | None:
+    """User + system CPU of these local processes so far (None when /proc does not show them all)."""
+    total = 0.0
+    try:
+        for pid in pids:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
+
+
+async def backends(server_url: str, db_url: str) -> list[int]:
+    """The PostgreSQL backends serving the bench database (a local server: their CPU is this machine's)."""
+    conn = await asyncpg.connect(server_url.replace("+asyncpg", ""))
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1", db_url.rsplit("/", 1)[1]
+        )
+    finally:
+        await conn.close()
+    return [r["pid"] for r in rows]
+
+
 def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "latency": [],
@@ -348,12 +380,19 @@ async def main() -> None:
 
                 async def phase(kind: str, rate: float, n: int) -> dict[str, Any]:
                     at = time.time() + 0.5
+                    pids = {"provider": [fake.pid], "postgres": await backends(env.pg_server_url, db)}
+                    before = {k: cpu_seconds(v) for k, v in pids.items()}
                     if local is not None:
-                        return await local.phase(kind, rate, n, at)
-                    share = [n // PROCESSES + (1 if w < n % PROCESSES else 0) for w in range(PROCESSES)]
-                    for w, k in zip(workers, share, strict=True):
-                        await w.send({"kind": kind, "rate": rate / PROCESSES, "n": k, "at": at})
-                    return merge([await w.receive() for w in workers])
+                        got = await local.phase(kind, rate, n, at)
+                    else:
+                        share = [n // PROCESSES + (1 if w < n % PROCESSES else 0) for w in range(PROCESSES)]
+                        for w, k in zip(workers, share, strict=True):
+                            await w.send({"kind": kind, "rate": rate / PROCESSES, "n": k, "at": at})
+                        got = merge([await w.receive() for w in workers])
+                    for k, v in pids.items():
+                        b, a = before[k], cpu_seconds(v)
+                        got[f"cpu_{k}"] = None if a is None or b is None else a - b
+                    return got
 
                 await report_rates(phase)
             finally:
@@ -391,6 +430,17 @@ async def report_rates(phase: Callable[[str, float, int], Awaitable[dict[str, An
         report(f"{label} added p99", percentile(g["added"], 99) * ms, "ms", "< 5 ms" if rate == 500 else None)
         report(f"{label} CPU per request, direct", d["cpu"] / n * ms, "ms")
         report(f"{label} CPU per request, gateway", g["cpu"] / n * ms, "ms")
+        for other in (
+            "provider",
+            "postgres",
+        ):  # the rest of the machine's work per request (None: unreadable)
+            if d[f"cpu_{other}"] is not None and g[f"cpu_{other}"] is not None:
+                for path, got in (("direct", d), ("gateway", g)):
+                    report(
+                        f"{label} CPU per request, {other} process, {path}",
+                        got[f"cpu_{other}"] / n * ms,
+                        "ms",
+                    )
 
 
 if __name__ == "__main__":

@@ -25,9 +25,11 @@ import re
 import time
 from typing import Any, Literal
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from fairway_ai_gateway.fake_provider.canned import content_answer, segment_answer
 
@@ -53,6 +55,10 @@ class ScriptEntry(BaseModel):
     model: str | None = None  # only requests for this model
     times: int = 1
     usage: dict[str, int] | None = None
+
+
+_SCRIPT: TypeAdapter[list[ScriptEntry] | ScriptEntry] = TypeAdapter(list[ScriptEntry] | ScriptEntry)
+_DEFAULT = ScriptEntry()
 
 
 class FakeState:
@@ -107,13 +113,12 @@ def default_answer(system: str, user: str) -> str:
     return json.dumps(content_answer(n, limit, tokens, html="simple HTML" in user))
 
 
-def create_fake_app(state: FakeState | None = None) -> FastAPI:
+def create_fake_app(state: FakeState | None = None) -> Starlette:
+    """A plain Starlette app (no FastAPI dependency solving or OpenAPI): the fake must cost little CPU per call,
+    as it shares the machine with the gateway it is benchmarked against."""
     state = state or FakeState()
-    app = FastAPI(title="Fairway fake Anthropic provider")
-    app.state.fake = state
 
-    @app.post("/v1/messages")
-    async def messages(request: Request) -> JSONResponse:
+    async def messages(request: Request) -> Response:
         raw = await request.body()
         try:
             body = json.loads(raw)
@@ -146,7 +151,7 @@ def create_fake_app(state: FakeState | None = None) -> FastAPI:
                 status_code=401,
             )
         system, user = _texts(body)
-        entry = state.take(system + "\n" + user, body.get("model")) or ScriptEntry()
+        entry = state.take(system + "\n" + user, body.get("model")) or _DEFAULT
         if entry.delay:
             await asyncio.sleep(entry.delay)
         if entry.kind == "error":
@@ -186,22 +191,34 @@ def create_fake_app(state: FakeState | None = None) -> FastAPI:
             }
         )
 
-    @app.post("/_fake/script")
-    async def script(entries: list[ScriptEntry] | ScriptEntry) -> dict[str, int]:
+    async def script(request: Request) -> Response:
+        try:
+            entries = _SCRIPT.validate_json(await request.body())
+        except ValidationError as exc:
+            return JSONResponse(
+                {"detail": exc.errors(include_url=False, include_context=False)}, status_code=422
+            )
         state.script(*(entries if isinstance(entries, list) else [entries]))
-        return {"scripts": len(state.scripts)}
+        return JSONResponse({"scripts": len(state.scripts)})
 
-    @app.get("/_fake/requests")
-    async def requests() -> list[dict[str, Any]]:
-        return state.requests
+    async def requests(request: Request) -> Response:
+        return JSONResponse(state.requests)
 
-    @app.post("/_fake/reset")
-    async def reset() -> dict[str, str]:
+    async def reset(request: Request) -> Response:
         state.reset()
-        return {"status": "reset"}
+        return JSONResponse({"status": "reset"})
 
-    @app.get("/_fake/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
 
+    app = Starlette(
+        routes=[
+            Route("/v1/messages", messages, methods=["POST"]),
+            Route("/_fake/script", script, methods=["POST"]),
+            Route("/_fake/requests", requests, methods=["GET"]),
+            Route("/_fake/reset", reset, methods=["POST"]),
+            Route("/_fake/health", health, methods=["GET"]),
+        ]
+    )
+    app.state.fake = state
     return app
