@@ -25,8 +25,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     async def start(runtime: Runtime) -> None:
         await asyncio.to_thread(ctx.start)
-        assert runtime.engine is not None
-        ctx.serve_online(runtime.engine)
+        assert runtime.engine is not None and runtime.sessionmaker is not None
+        ctx.serve_online(runtime.engine, runtime.sessionmaker)
 
     async def stop(runtime: Runtime) -> None:
         if ctx.prediction_writer is not None:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import structlog
 from fastapi import Request
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from fairway_ml_scoring.features.store import FeatureStoreGateway
 from fairway_ml_scoring.models.cache import ModelCache
@@ -53,6 +53,7 @@ class MlContext:
     churn_online: Any = None
     prediction_writer: Any = None
     read_engine: AsyncEngine | None = None
+    sessions: async_sessionmaker[AsyncSession] | None = None
 
     def start(self) -> None:
         """Open Feast and the registry (blocking: call in a thread)."""
@@ -87,7 +88,7 @@ class MlContext:
     def now(self) -> datetime:
         return self.clock.now()
 
-    def serve_online(self, engine: AsyncEngine) -> None:
+    def serve_online(self, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> None:
         """Wire online churn serving to the service's database (startup, on the event loop)."""
         from fairway_ml_scoring.churn.online import OnlinePredictor
         from fairway_ml_scoring.churn.writer import PredictionWriter
@@ -95,6 +96,11 @@ class MlContext:
         self.churn_online = OnlinePredictor(self)
         self.prediction_writer = PredictionWriter(engine)
         self.read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.sessions = sessions
+
+    def session(self) -> AsyncSession:
+        assert self.sessions is not None, "serve_online() runs when the service starts"
+        return self.sessions()
 
     def read_connection(self) -> AsyncConnection:
         """A pooled connection for one read: no BEGIN/COMMIT round trips, no ORM session (hot read path)."""

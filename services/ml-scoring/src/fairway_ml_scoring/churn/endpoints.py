@@ -20,7 +20,6 @@ READERS = ("staff", "marketer", "analyst", "service")
 
 @router.get("/predict", response_class=JSONResponse)
 async def get_prediction(
-    session: SessionDep,
     ctx: Ml,
     customerId: Annotated[str, Query(min_length=1, max_length=400)],  # noqa: N803
     refresh: bool = False,
@@ -28,7 +27,9 @@ async def get_prediction(
 ) -> JSONResponse:
     """Churn probability, risk level, days until churn, top factors, recommended actions and model version.
     Served by the club's champion model, or a rule-based estimate (marked `fallback`) without one."""
-    doc = await predict(session, ctx, principal.tenant_id, customerId, refresh=refresh)
+    # No request-wide session: the usual answer needs one read or none; predict opens a unit of work only
+    # for the rare paths that need one.
+    doc = await predict(ctx, principal.tenant_id, customerId, refresh=refresh)
     # The document holds JSON types only: serialised as is, without FastAPI's generic encoder (the hot path).
     return JSONResponse(doc)
 

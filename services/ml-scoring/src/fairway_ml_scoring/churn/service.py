@@ -282,27 +282,29 @@ async def features_from_log(
     return feature_matrix(raw, np.array([now.timestamp()]))[0]
 
 
-async def predict(
-    session: AsyncSession, ctx: MlContext, tenant_id: str, subject: str, refresh: bool = False
-) -> dict[str, Any]:
+async def predict(ctx: MlContext, tenant_id: str, subject: str, refresh: bool = False) -> dict[str, Any]:
+    """GET /churn/predict. The hot path holds no transaction: one autocommit read of the last prediction,
+    the micro-batched online prediction, the group-committed insert. A unit of work is opened only to find
+    the club's typical member (cached) or a member the online store has no row for."""
     now = ctx.now()
     assert ctx.churn_models is not None and ctx.churn_online is not None and ctx.prediction_writer is not None
     if ctx.churn_models.peek(tenant_id) is None:
         await asyncio.to_thread(ctx.churn_models.ensure, tenant_id)
     choice = choose(ctx, tenant_id, subject)
     if not refresh:
-        # A still-valid prediction by the same model, with no event about the member since, is the answer
-        # (read outside the request's transaction: one round trip instead of BEGIN, SELECT, COMMIT).
+        # A still-valid prediction by the same model, with no event about the member since, is the answer.
         async with ctx.read_connection() as reader:
             last = await PredictionRepository(reader).latest_valid(tenant_id, subject, now)
         if last is not None and last.model_version == choice.version_label and not last.changed_since:
             return document_from_row(last)
     baseline = None
     if choice.model is None or not choice.model.baseline:
-        baseline = await tenant_baseline(session, ctx, tenant_id)
+        async with ctx.session() as session:
+            baseline = await tenant_baseline(session, ctx, tenant_id)
     result = await ctx.churn_online.predict(tenant_id, subject, choice, baseline, now)
     if result is None:
-        features = await features_from_log(session, ctx, tenant_id, subject, now)
+        async with ctx.session() as session, session.begin():  # commits, then pushes the row online
+            features = await features_from_log(session, ctx, tenant_id, subject, now)
         if features is None:
             raise NotFound(f"no customer {subject!r} in this club")
         result = prediction_document(
