@@ -197,6 +197,15 @@ async def test_churn_model_lifecycle(ml_settings) -> None:
         answers = await asyncio.gather(*(predict(svc, "club-a", m) for m in members[:8]))
         ids = {a["predictionId"] for a in answers}
         assert len(ids) == 8 and await _stored(sessions, ids) == 8
+        # Concurrent repeats read those stored predictions back in one query, each its own club's and member's.
+        b_last = await predict(svc, "club-b", b_member)
+        again = await asyncio.gather(
+            *(predict(svc, "club-a", m, refresh=False) for m in members[:8]),
+            predict(svc, "club-b", b_member, refresh=False),
+        )
+        assert [a["predictionId"] for a in again] == [a["predictionId"] for a in answers] + [
+            b_last["predictionId"]
+        ]
         # ...and rows queued when the service stops are written before it does.
         rows = [row | {"id": str(uuid.uuid4())} for _, row in together]
         queued = [asyncio.ensure_future(ctx.prediction_writer.add(r)) for r in rows]

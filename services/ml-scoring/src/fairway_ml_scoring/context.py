@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import structlog
 from fastapi import Request
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from fairway_ml_scoring.features.store import FeatureStoreGateway
 from fairway_ml_scoring.models.cache import ModelCache
@@ -48,11 +48,11 @@ class MlContext:
     _pending: set[asyncio.Future[Any]] = field(default_factory=set)
     sto_pools: dict[Any, Any] = field(default_factory=dict)  # pooled send-time priors, cached per process
     baselines: dict[str, Any] = field(default_factory=dict)  # typical member per club, for explanations
-    # Online churn serving (set when the service starts): the micro-batching predictor, the group-committing
-    # writer of stored predictions, and an engine for single reads outside a transaction (autocommit).
+    # Online churn serving (set when the service starts): the micro-batching predictor, batched reads and
+    # group-committed writes of stored predictions, and sessions for the rare paths that need a unit of work.
     churn_online: Any = None
+    stored_predictions: Any = None
     prediction_writer: Any = None
-    read_engine: AsyncEngine | None = None
     sessions: async_sessionmaker[AsyncSession] | None = None
 
     def start(self) -> None:
@@ -91,21 +91,16 @@ class MlContext:
     def serve_online(self, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> None:
         """Wire online churn serving to the service's database (startup, on the event loop)."""
         from fairway_ml_scoring.churn.online import OnlinePredictor
-        from fairway_ml_scoring.churn.writer import PredictionWriter
+        from fairway_ml_scoring.churn.writer import PredictionWriter, StoredPredictions
 
         self.churn_online = OnlinePredictor(self)
         self.prediction_writer = PredictionWriter(engine)
-        self.read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.stored_predictions = StoredPredictions(engine)
         self.sessions = sessions
 
     def session(self) -> AsyncSession:
         assert self.sessions is not None, "serve_online() runs when the service starts"
         return self.sessions()
-
-    def read_connection(self) -> AsyncConnection:
-        """A pooled connection for one read: no BEGIN/COMMIT round trips, no ORM session (hot read path)."""
-        assert self.read_engine is not None, "serve_online() runs when the service starts"
-        return self.read_engine.connect()
 
     # -- after-commit effects -------------------------------------------------------------------------------
     def after_commit(self, session: AsyncSession, fn: Callable[[], None]) -> None:

@@ -283,18 +283,18 @@ async def features_from_log(
 
 
 async def predict(ctx: MlContext, tenant_id: str, subject: str, refresh: bool = False) -> dict[str, Any]:
-    """GET /churn/predict. The hot path holds no transaction: one autocommit read of the last prediction,
-    the micro-batched online prediction, the group-committed insert. A unit of work is opened only to find
+    """GET /churn/predict. The hot path holds no transaction and shares its work with concurrent requests:
+    the batched read of the last prediction, the micro-batched online prediction, the group-committed insert. A unit of work is opened only to find
     the club's typical member (cached) or a member the online store has no row for."""
     now = ctx.now()
     assert ctx.churn_models is not None and ctx.churn_online is not None and ctx.prediction_writer is not None
+    assert ctx.stored_predictions is not None
     if ctx.churn_models.peek(tenant_id) is None:
         await asyncio.to_thread(ctx.churn_models.ensure, tenant_id)
     choice = choose(ctx, tenant_id, subject)
     if not refresh:
         # A still-valid prediction by the same model, with no event about the member since, is the answer.
-        async with ctx.read_connection() as reader:
-            last = await PredictionRepository(reader).latest_valid(tenant_id, subject, now)
+        last = await ctx.stored_predictions.latest_valid(tenant_id, subject, now)
         if last is not None and last.model_version == choice.version_label and not last.changed_since:
             return document_from_row(last)
     baseline = None

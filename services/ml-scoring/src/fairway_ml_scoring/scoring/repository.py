@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Float, and_, bindparam, delete, exists, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Float, and_, bindparam, delete, exists, func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from fairway_ml_scoring.db import ml_alerts, ml_churn_predictions, ml_events, ml_scores
@@ -107,26 +107,25 @@ _DOCUMENT_COLUMNS = (
     *(c for c in _P.c if c.name != "features"),
     _P.c.features["engagement_score"].astext.cast(Float).label("engagement_score"),
 )
-# Built once: the serving path runs it on every request, and a prebuilt statement skips SQLAlchemy's statement
-# construction and cache-key work.
+# Built once: the serving path runs it for every batch of requests, and a prebuilt statement skips
+# SQLAlchemy's statement construction and cache-key work. Latest prediction per (tenant, member) asked for.
 _LATEST_VALID = (
     select(
         *_DOCUMENT_COLUMNS,
         exists()
         .where(
-            ml_events.c.tenant_id == bindparam("tenant_id"),
-            ml_events.c.subject_id == bindparam("subject_id"),
+            ml_events.c.tenant_id == _P.c.tenant_id,
+            ml_events.c.subject_id == _P.c.subject_id,
             ml_events.c.received_at > _P.c.predicted_at,
         )
         .label("changed_since"),
     )
     .where(
-        _P.c.tenant_id == bindparam("tenant_id"),
-        _P.c.subject_id == bindparam("subject_id"),
+        tuple_(_P.c.tenant_id, _P.c.subject_id).in_(bindparam("keys", expanding=True)),
         _P.c.valid_until > bindparam("now", type_=_P.c.valid_until.type),
     )
-    .order_by(_P.c.predicted_at.desc())
-    .limit(1)
+    .ext(distinct_on(_P.c.tenant_id, _P.c.subject_id))
+    .order_by(_P.c.tenant_id, _P.c.subject_id, _P.c.predicted_at.desc())
 )
 
 
@@ -149,13 +148,16 @@ class PredictionRepository:
             )
         ).first()
 
-    async def latest_valid(self, tenant_id: str, subject: str, now: datetime) -> Any:
-        """The member's latest still-valid prediction, with `changed_since`: whether an event about them
-        arrived (or moved to them) after it was made. One round trip."""
-        result = await self.session.execute(
-            _LATEST_VALID, {"tenant_id": tenant_id, "subject_id": subject, "now": now}
+    async def latest_valid_many(self, keys: list[tuple[str, str]], now: datetime) -> list[Any]:
+        """The latest prediction still valid at `now` of each (tenant, member), with `changed_since`: whether
+        an event about the member arrived (or moved to them) after it was made. One round trip."""
+        return list(
+            await self.session.execute(_LATEST_VALID, {"keys": list(dict.fromkeys(keys)), "now": now})
         )
-        return result.first()
+
+    async def latest_valid(self, tenant_id: str, subject: str, now: datetime) -> Any:
+        rows = await self.latest_valid_many([(tenant_id, subject)], now)
+        return rows[0] if rows else None
 
     async def record_outcome(
         self,
