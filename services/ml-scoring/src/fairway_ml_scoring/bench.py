@@ -7,8 +7,9 @@
    scheduled time whatever the previous ones do, latency counts from that time, so queueing shows).
 3. the same through the HTTP endpoint (GET /api/v1/ml/churn/predict, in-process ASGI client, auth, PostgreSQL
    read of the last prediction, stored prediction), one at a time, then paced at 1,000 requests/s by the same
-   driver: new predictions (refresh=true: compute + store) and repeated ones (the stored prediction is
-   returned). CPU time per request is printed too: it does not depend on what else the machine runs.
+   driver at 1,000 and at 500 requests/s: new predictions (refresh=true: compute + store) and repeated ones
+   (the stored prediction is returned). CPU time per request is printed too: it does not depend on what else
+   the machine runs.
 4. batch scoring of 1,000,000 synthetic profiles: raw rows -> model features (engagement included) -> ONNX
    churn probabilities -> risk levels.
 5. score-all through the real pipeline (event log in PostgreSQL -> features -> scores -> upserts -> online
@@ -82,11 +83,12 @@ async def _one_at_a_time(call: Callable[[int], Awaitable[Any]], n: int) -> tuple
     return lat, (time.process_time() - cpu) / n
 
 
-def _report_paced(name: str, lat: list[float], rate: float, cpu: float) -> None:
-    report(f"{name} at 1,000 req/s: achieved rate", rate, "req/s", ">= 1000 req/s")
-    report(f"{name} at 1,000 req/s: CPU per request", cpu * 1e3, "ms")
-    report(f"{name} at 1,000 req/s: p50", percentile(lat, 50) * 1e3, "ms")
-    report(f"{name} at 1,000 req/s: p99", percentile(lat, 99) * 1e3, "ms", "<= 10 ms")
+def _report_paced(name: str, lat: list[float], achieved: float, cpu: float, rate: float = RATE) -> None:
+    at = f"{name} at {rate:,.0f} req/s"
+    report(f"{at}: achieved rate", achieved, "req/s", f">= {rate:,.0f} req/s")
+    report(f"{at}: CPU per request", cpu * 1e3, "ms")
+    report(f"{at}: p50", percentile(lat, 50) * 1e3, "ms")
+    report(f"{at}: p99", percentile(lat, 99) * 1e3, "ms", "<= 10 ms")
 
 
 async def main() -> None:
@@ -206,8 +208,8 @@ async def main() -> None:
                 report(f"{name}, one at a time: p50", percentile(service_lat, 50) * 1e3, "ms")
                 report(f"{name}, one at a time: p99", percentile(service_lat, 99) * 1e3, "ms")
                 batches, requests = online.batches, online.requests
-                lat, rate, cpu = await _paced(predict_one, RATE, PACED_SECONDS)
-                _report_paced(name, lat, rate, cpu)
+                lat, achieved, cpu = await _paced(predict_one, RATE, PACED_SECONDS)
+                _report_paced(name, lat, achieved, cpu)
                 report(
                     f"{name} at 1,000 req/s: requests per batch",
                     (online.requests - requests) / max(1, online.batches - batches),
@@ -247,8 +249,10 @@ async def main() -> None:
                     report(f"{name}, one at a time: CPU per request", cpu * 1e3, "ms")
                     report(f"{name}, one at a time: p50", percentile(one_lat, 50) * 1e3, "ms")
                     report(f"{name}, one at a time: p99", percentile(one_lat, 99) * 1e3, "ms")
-                    lat, rate, cpu = await _paced(http(refresh), RATE, HTTP_SECONDS)
-                    _report_paced(name, lat, rate, cpu)
+                    # The target rate, and half of it: what one process sustains with the client in it.
+                    for rate in (RATE, RATE / 2):
+                        lat, achieved, cpu = await _paced(http(refresh), rate, HTTP_SECONDS)
+                        _report_paced(name, lat, achieved, cpu, rate)
 
                 # Batch scoring of 1,000,000 synthetic profiles (memory: raw rows are ~400 MB).
                 big = pd.concat([base] * int(np.ceil(BATCH_PROFILES / len(base))), ignore_index=True).iloc[
