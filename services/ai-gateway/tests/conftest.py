@@ -73,6 +73,7 @@ async def _configure(gw: Gateway, tenant: str, **fields: Any) -> None:
 
 async def _sql(gw: Gateway, statement: str, **params: Any) -> list[Any]:
     assert gw.sessionmaker is not None
+    await gw.flush()  # records of answered requests are written just after the answer
     async with gw.sessionmaker() as session:
         return list((await session.execute(text(statement), params)).all())
 
@@ -85,5 +86,5 @@ def configure() -> Callable[..., Awaitable[None]]:
 
 @pytest.fixture
 def sql() -> Callable[..., Awaitable[list[Any]]]:
-    """sql(gw, statement, **params): read the gateway's database."""
+    """sql(gw, statement, **params): read the gateway's database (once its pending records are written)."""
     return _sql

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from fairway_ai_gateway.audit.explain import explain
 from fairway_ai_gateway.audit.repository import AuditRepository
@@ -203,7 +204,7 @@ async def test_consent_flags_withhold_llm_personalisation(
     assert all("Thandiwe" not in v["content"] for v in result["variants"])
     raw = fake_provider.state.requests[0]["raw"]
     assert "CUSTOMER" not in raw and "high-value" not in raw and "Gold" not in raw
-    [row] = await sql(gw, "SELECT id, customer_id FROM ai_decision_log")
+    [row] = await sql(gw, "SELECT id, customer_id FROM ai_decision_log")  # (sql flushes pending records)
     assert row.customer_id == "p-77"
     async with gw.sessionmaker() as s:
         text = explain(await AuditRepository(s).get("club-a", row.id))["explanation"]
@@ -547,3 +548,24 @@ async def test_the_llm_path_survives_the_database_closing_its_connections(make_g
     rows = await sql(gw, "SELECT source FROM ai_decision_log ORDER BY created_at")
     assert [r.source for r in rows] == ["LLM", "LLM"]
     assert await sql(gw, "SELECT count(*) FROM ai_reservation") == [(0,)]
+
+
+async def test_llm_answers_are_recorded_after_the_reply_and_a_clean_shutdown_loses_none(
+    make_gateway, fake_provider
+):
+    gw = await make_gateway()
+    results = await asyncio.gather(
+        *[gw.run("club-a", "content.generate", content(campaignGoal=f"Fill tee sheet {i}")) for i in range(8)]
+    )
+    assert {r["source"] for r in results} == {"LLM"}
+    assert gw.pending_records > 0  # the answers did not wait for their records
+    await gw.close()  # no flush by a reader first: close itself must write what is pending
+    assert gw.pending_records == 0
+    assert gw.sessionmaker is not None
+    async with gw.sessionmaker() as s:
+        logged = (await s.execute(text("SELECT id, source FROM ai_decision_log"))).all()
+        outstanding = (await s.execute(text("SELECT count(*) FROM ai_reservation"))).scalar_one()
+        [(calls, cost)] = (await s.execute(text("SELECT day_calls, day_cost FROM ai_budget"))).all()
+    assert sorted(r.id for r in logged) == sorted(r["decisionId"] for r in results)
+    assert {r.source for r in logged} == {"LLM"} and outstanding == 0
+    assert calls == 8 and 0 < cost  # settled with the real usage, not left at the worst case

@@ -75,6 +75,7 @@ async def get_config(
     principal: Principal = require_roles("admin", "marketer", "analyst"),
 ) -> dict[str, Any]:
     gw = gateway_of(request)
+    await gw.flush()  # this replica's answered requests are in the figures (their records are written after)
     cfg = await gw.configs.get(session, principal.tenant_id, fresh=True)
     return {
         "tenantId": principal.tenant_id,
@@ -108,6 +109,7 @@ async def usage(
     principal: Principal = require_roles("admin", "marketer", "analyst"),
 ) -> dict[str, Any]:
     gw = gateway_of(request)
+    await gw.flush()  # this replica's answered requests are in the figures
     tenant = principal.tenant_id
     cfg = await gw.configs.get(session, tenant, fresh=True)
     now = gw.clock()
@@ -188,6 +190,7 @@ async def quality(
     principal: Principal = require_roles("admin", "marketer", "analyst"),
 ) -> dict[str, Any]:
     gw = gateway_of(request)
+    await gw.flush()  # this replica's answered requests are in the figures
     tenant = principal.tenant_id
     since = gw.clock() - timedelta(days=RANGE_DAYS[range_])
     repo = AuditRepository(session)
@@ -278,9 +281,11 @@ async def test_operation(
 @router.get("/ai/explain/{decision_id}", summary="Why the AI decided what it did (AIDecisionLog, no PII)")
 async def explain_decision(
     decision_id: str,
+    request: Request,
     session: SessionDep,
     principal: Principal = require_roles("admin", "marketer", "staff", "analyst"),
 ) -> dict[str, Any]:
+    await gateway_of(request).flush()  # a decision this replica just answered is explainable at once
     row = await AuditRepository(session).get(principal.tenant_id, decision_id[:100])
     if row is None:
         raise NotFound(f"no AI decision {decision_id!r}")

@@ -124,6 +124,7 @@ class Gateway:
         )
         self.sessionmaker: async_sessionmaker[AsyncSession] | None = None
         self.hot: HotPool | None = None
+        self._background: set[asyncio.Future[None]] = set()  # records written after their answer
 
     def bind(self, sessionmaker: async_sessionmaker[AsyncSession], hot: HotPool | None = None) -> None:
         """`hot`: the asyncpg pool for the statements every LLM call makes (reserve; settle + audit). Without
@@ -139,6 +140,7 @@ class Gateway:
         return await self.hot.run(fn)
 
     async def close(self) -> None:
+        await self.flush()  # a clean shutdown loses no record
         if self.provider is not None:
             await self.provider.close()
         if self.hot is not None:
@@ -499,24 +501,15 @@ class Gateway:
             key, model_name, output = out.cache_put
             cache = (key, model_name, output, ctx.now + timedelta(hours=cfg.cacheTTLHours))
         if source == "LLM" and len(out.settlements) == 1 and not out.transitions:
-            # The common case: one statement settles, logs and caches; events only if a threshold was reached.
+            # The common case, an LLM answer: written after the answer is sent (see _record_settled). Capped,
+            # refused and fallback decisions, breaker changes and failed calls take the path below, which the
+            # request awaits: their record is written before the caller hears of them.
             reservation, actual = out.settlements[0]
-            got = await self._hot(
-                lambda conn: record_settled(
-                    conn, row, reservation_id=reservation.id, actual=actual, cache=cache
-                )
-            )
-            if got is None:  # the sweeper took the reservation first and charged its worst case
-                return
-            settled = Settled(got["day_key"], got["day_cost"], got["month_key"], got["month_cost"])
-            self.budget.seen(tenant, settled)
-            if self.budget.alerts_pending(tenant, cfg, settled, periods):
-                async with self._sm() as session, session.begin():
-                    events, keys = await self.budget.alerts(
-                        session, tenant_id=tenant, cfg=cfg, settled=settled, periods=periods
-                    )
-                    await outbox.append(session, *events)
-                self.budget.remember(keys)
+            record = self._record_settled(tenant, cfg, periods, row, reservation.id, actual, cache)
+            if len(self._background) < 4 * self.settings.hot_pool_size:
+                self._in_background(record)
+            else:  # the database is behind: wait for it rather than pile up records in memory
+                await record
             return
         events: list[Envelope] = []
         alert_keys: list[tuple[str, str, str]] = []
@@ -582,6 +575,55 @@ class Gateway:
             await AuditRepository(session).add(row)
             await outbox.append(session, *events)
         self.budget.remember(alert_keys)
+
+    async def _record_settled(
+        self,
+        tenant: str,
+        cfg: TenantAIConfig,
+        periods: Periods,
+        row: dict[str, Any],
+        reservation_id: str,
+        actual: int,
+        cache: tuple[str, str, dict[str, Any], datetime] | None,
+    ) -> None:
+        """One statement settles, logs and caches; events only if a threshold was reached. Runs off the response
+        path: if the process dies before it, the reservation stays and the sweeper charges its worst case and
+        logs it as UNSETTLED, the same as a record lost to a database crash (see README, Durability)."""
+        got = await self._hot(
+            lambda conn: record_settled(conn, row, reservation_id=reservation_id, actual=actual, cache=cache)
+        )
+        if got is None:  # the sweeper took the reservation first and charged its worst case
+            return
+        settled = Settled(got["day_key"], got["day_cost"], got["month_key"], got["month_cost"])
+        self.budget.seen(tenant, settled)
+        if self.budget.alerts_pending(tenant, cfg, settled, periods):
+            async with self._sm() as session, session.begin():
+                events, keys = await self.budget.alerts(
+                    session, tenant_id=tenant, cfg=cfg, settled=settled, periods=periods
+                )
+                await outbox.append(session, *events)
+            self.budget.remember(keys)
+
+    def _in_background(self, work: Awaitable[None]) -> None:
+        async def logged() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("decision record failed; the sweeper will charge and log its reservation")
+
+        task = asyncio.ensure_future(logged())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    @property
+    def pending_records(self) -> int:
+        return len(self._background)
+
+    async def flush(self) -> None:
+        """Wait for the records still being written (readers of the decision log in this process call this
+        first, so a staff member sees a request that has been answered; `close` calls it)."""
+        while self._background:
+            await asyncio.gather(*list(self._background))
 
     @staticmethod
     def _event(tenant_id: str, payload: Any) -> Envelope:
