@@ -386,12 +386,12 @@ async def main() -> None:
                         got = await local.phase(kind, rate, n, at)
                     else:
                         share = [n // PROCESSES + (1 if w < n % PROCESSES else 0) for w in range(PROCESSES)]
-                        for w, k in zip(workers, share, strict=True):
-                            await w.send({"kind": kind, "rate": rate / PROCESSES, "n": k, "at": at})
+                        for w, part in zip(workers, share, strict=True):
+                            await w.send({"kind": kind, "rate": rate / PROCESSES, "n": part, "at": at})
                         got = merge([await w.receive() for w in workers])
-                    for k, v in pids.items():
-                        b, a = before[k], cpu_seconds(v)
-                        got[f"cpu_{k}"] = None if a is None or b is None else a - b
+                    for name, v in pids.items():
+                        b, a = before[name], cpu_seconds(v)
+                        got[f"cpu_{name}"] = None if a is None or b is None else a - b
                     return got
 
                 await report_rates(phase)
