@@ -22,6 +22,7 @@ import numpy as np
 
 from fairway_ml_scoring.churn.service import Choice, PredictionInput, prediction_documents
 from fairway_ml_scoring.context import MlContext
+from fairway_ml_scoring.features.engine import RAW_FIELDS
 from fairway_ml_scoring.features.transform import feature_matrix
 
 Result = tuple[dict[str, Any], dict[str, Any]]  # (API document, database row)
@@ -77,23 +78,21 @@ class OnlinePredictor:
 
     def run(self, batch: list[_Pending]) -> list[Result | None]:
         """Synchronous core: one online read per club, then features and documents for everyone found."""
-        raw = np.empty((len(batch), 0))
+        raw = np.full((len(batch), len(RAW_FIELDS)), np.nan)
         found = np.zeros(len(batch), dtype=bool)
         by_tenant: dict[str, list[int]] = {}
         for k, item in enumerate(batch):
             by_tenant.setdefault(item.tenant_id, []).append(k)
         for tenant_id, ks in by_tenant.items():
             values, hit = self.ctx.fs.read_values(tenant_id, [batch[k].subject for k in ks])
-            if raw.shape[1] == 0:
-                raw = np.full((len(batch), values.shape[1]), np.nan)
             raw[ks] = values
             found[ks] = hit
         out: list[Result | None] = [None] * len(batch)
-        ks = np.flatnonzero(found)
-        if len(ks) == 0:
+        hits = np.flatnonzero(found).tolist()
+        if not hits:
             return out
-        times = np.array([batch[k].now.timestamp() for k in ks])
-        matrix = feature_matrix(raw[ks], times)
+        times = np.array([batch[k].now.timestamp() for k in hits])
+        matrix = feature_matrix(raw[hits], times)
         docs = prediction_documents(
             self.ctx,
             [
@@ -105,9 +104,9 @@ class OnlinePredictor:
                     batch[k].baseline,
                     batch[k].now,
                 )
-                for j, k in enumerate(ks)
+                for j, k in enumerate(hits)
             ],
         )
-        for k, doc in zip(ks, docs, strict=True):
+        for k, doc in zip(hits, docs, strict=True):
             out[k] = doc
         return out
