@@ -99,3 +99,32 @@ async def test_only_one_relay_holds_the_lock(engine: AsyncEngine, kafka_bootstra
         async with engine.connect() as other:
             got = (await other.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": relay.lock_key})).scalar()
             assert got is False
+
+
+async def test_an_idle_relay_wakes_on_committed_rows_without_polling(
+    engine: AsyncEngine, kafka_bootstrap: str, created_topics: TopicNames
+) -> None:
+    """With the notify trigger, a relay that polls only every 60 s still publishes a new row at once."""
+    from sqlalchemy import text
+
+    from fairway_events.tables import OUTBOX_NOTIFY_DDL
+
+    async with engine.begin() as conn:
+        for ddl in OUTBOX_NOTIFY_DDL:
+            await conn.execute(text(ddl))
+    producer = make_producer(kafka_bootstrap)
+    await producer.start()
+    relay = OutboxRelay(engine, producer, created_topics, service="test-listen", listen_interval=60)
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(1.5)  # the relay has found the outbox empty and waits
+        async with async_sessionmaker(engine)() as s, s.begin():
+            await outbox.append(s, send_request(1, "p1"))
+        start = asyncio.get_running_loop().time()
+        records = await consume_all(kafka_bootstrap, created_topics("crm.messaging.send_requests"), 1)
+        assert len(records) == 1
+        assert asyncio.get_running_loop().time() - start < 30  # woken, not polled
+    finally:
+        relay.stop()
+        await task
+        await producer.stop()

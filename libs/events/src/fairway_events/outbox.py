@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from fairway_events.catalogue import TopicNames
 from fairway_events.envelope import Envelope
 from fairway_events.registry import EventRegistry, registry
-from fairway_events.tables import event_tables
+from fairway_events.tables import OUTBOX_CHANNEL, OUTBOX_TRIGGER, event_tables
 from fairway_events.tracing import current_trace_headers
 
 log = structlog.get_logger("fairway.outbox")
@@ -84,13 +84,16 @@ class OutboxRelay:
         service: str,
         batch_size: int = 2000,
         idle_interval: float = 0.05,
+        listen_interval: float = 2.0,
     ) -> None:
         self.engine = engine
         self.producer = producer
         self.topics = topics
         self.service = service
         self.batch_size = batch_size
-        self.idle_interval = idle_interval
+        self.idle_interval = idle_interval  # polling, when the outbox cannot notify
+        self.listen_interval = listen_interval  # safety-net polling while listening for notifications
+        self._wake = asyncio.Event()
         self.lock_key = zlib.crc32(f"fairway-outbox:{service}".encode())
         self._stopping = asyncio.Event()
         self._partitions: dict[str, list[int]] = {}
@@ -154,16 +157,48 @@ class OutboxRelay:
                     if not got:
                         await self._sleep(1.0)  # another replica relays; check again later
                         continue
-                    async with self.engine.connect() as conn:
-                        while not self._stopping.is_set():
-                            n = await self.publish_once(conn)
-                            if n < self.batch_size:
-                                await self._sleep(self.idle_interval)
+                    listener = await self._listen(lock_conn)
+                    try:
+                        async with self.engine.connect() as conn:
+                            while not self._stopping.is_set():
+                                n = await self.publish_once(conn)
+                                if n < self.batch_size:
+                                    await self._idle(listening=listener is not None)
+                    finally:
+                        if listener is not None:
+                            await listener[0].remove_listener(OUTBOX_CHANNEL, listener[1])
             except asyncio.CancelledError:
                 raise
             except Exception:  # broker or database away: keep the rows, try again
                 log.exception("outbox relay error; retrying", service=self.service)
                 await self._sleep(1.0)
+
+    async def _listen(self, conn: AsyncConnection) -> tuple[Any, Callable[..., None]] | None:
+        """LISTEN for committed outbox inserts on the lock's connection when the outbox has its notify trigger:
+        then an idle relay wakes on new rows and polls only as a safety net. Returns what to remove afterwards."""
+        has_trigger = (
+            await conn.execute(text("SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = :t)"), {"t": OUTBOX_TRIGGER})
+        ).scalar()
+        await conn.commit()
+        if not has_trigger:
+            return None
+        raw: Any = (await conn.get_raw_connection()).driver_connection  # the asyncpg connection
+
+        def wake(*_: Any) -> None:
+            self._wake.set()
+
+        await raw.add_listener(OUTBOX_CHANNEL, wake)
+        return raw, wake
+
+    async def _idle(self, *, listening: bool) -> None:
+        if not listening:
+            await self._sleep(self.idle_interval)
+            return
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=self.listen_interval)
+        except TimeoutError:
+            pass
+        self._wake.clear()  # before the next poll, so rows committed from here on wake the one after
 
     async def _sleep(self, seconds: float) -> None:
         try:
@@ -173,3 +208,4 @@ class OutboxRelay:
 
     def stop(self) -> None:
         self._stopping.set()
+        self._wake.set()

@@ -20,6 +20,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 OUTBOX = "event_outbox"
 INBOX = "event_inbox"
+# Committed outbox inserts wake the relay through this channel, so an idle relay need not poll.
+OUTBOX_CHANNEL = "fairway_outbox"
+OUTBOX_TRIGGER = f"{OUTBOX}_notify"
 
 
 def event_tables(metadata: MetaData) -> tuple[Table, Table]:
@@ -63,3 +66,20 @@ def create_event_tables_op() -> None:
     md = MetaData()
     outbox, inbox = event_tables(md)
     md.create_all(op.get_bind(), tables=[outbox, inbox])
+
+
+# A statement-level trigger: every transaction that inserts outbox rows notifies OUTBOX_CHANNEL when it commits
+# (PostgreSQL folds a transaction's identical notifications into one), whichever code wrote the rows.
+OUTBOX_NOTIFY_DDL = (
+    "CREATE OR REPLACE FUNCTION fairway_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    f"BEGIN PERFORM pg_notify('{OUTBOX_CHANNEL}', ''); RETURN NULL; END $$",
+    f"CREATE TRIGGER {OUTBOX_TRIGGER} AFTER INSERT ON {OUTBOX} FOR EACH STATEMENT EXECUTE FUNCTION fairway_outbox_notify()",
+)
+
+
+def create_outbox_notify_op() -> None:
+    """Used by each service's migration that gives its outbox the notify trigger."""
+    from alembic import op
+
+    for ddl in OUTBOX_NOTIFY_DDL:
+        op.execute(ddl)
