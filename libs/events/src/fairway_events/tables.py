@@ -83,3 +83,9 @@ def create_outbox_notify_op() -> None:
 
     for ddl in OUTBOX_NOTIFY_DDL:
         op.execute(ddl)
+
+
+def drop_outbox_notify_op() -> None:
+    from alembic import op
+
+    op.execute(f"DROP TRIGGER IF EXISTS {OUTBOX_TRIGGER} ON {OUTBOX}")

@@ -3,9 +3,7 @@
 Revision ID: 0002
 Revises: 0001
 """
-from alembic import op
-
-from fairway_events.tables import create_outbox_notify_op
+from fairway_events.tables import create_outbox_notify_op, drop_outbox_notify_op
 
 revision = "0002"
 down_revision = "0001"
@@ -18,4 +16,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP TRIGGER IF EXISTS event_outbox_notify ON event_outbox")
+    drop_outbox_notify_op()
