@@ -207,3 +207,69 @@ async def test_an_automatic_merge_can_be_undone(settings_for, upstream, db) -> N
             and player["attributes"]["firstName"] == "Kimberly"
         )
         assert player["status"] == "ACTIVE" and player["attributes"]["handicap"] == 12
+
+
+async def test_unmerging_a_loser_below_the_top_of_a_merge_tree(settings_for, upstream, db) -> None:
+    """B merged into A, then A into C; unmerging B leaves C+A exactly as if only A had been merged into C."""
+    people = [
+        (
+            "scl.member.created",
+            {"sclMemberId": 7, "email": "a@x.com"},
+            {"firstName": "Ann", "membershipTier": "Gold"},
+        ),
+        ("teetime.player.created", {"teetimePlayerId": "t7", "phoneNumber": "0827654321"}, {"handicap": 14}),
+        ("contactPreference.updated", {"messagingContactId": "m7", "email": "c@z.com"}, {"emailOptIn": True}),
+    ]
+    later = [
+        ("teetime.handicap.updated", {"teetimePlayerId": "t7"}, {"handicap": 12.5}),
+        ("scl.payment.received", {"sclMemberId": 7}, {"paymentId": "p7", "amount": "50.00"}),
+    ]
+    async with run_service(create_app(settings_for(Settings))) as svc:
+        http = svc.http
+
+        async def play(tenant: str, events: list, offset: int) -> None:
+            for i, (t, ident, payload) in enumerate(events):
+                await db.applied(
+                    svc, await upstream.send(t, tenant, ident, payload, at=T0 + timedelta(minutes=offset + i))
+                )
+
+        async def person(tenant: str, **hint: str) -> dict[str, Any]:
+            q = "&".join(f"{k}={v}" for k, v in hint.items())
+            r = await http.get(f"/api/v1/customers/resolve?{q}", headers=auth_headers(tenant, ["staff"]))
+            assert r.status_code == 200, r.text
+            return r.json()["profile"]
+
+        async def merge(tenant: str, winner: str, loser: str) -> None:
+            r = await http.post(
+                f"/api/v1/customers/{winner}/merge",
+                json={"loserId": loser},
+                headers=auth_headers(tenant, ["staff"]),
+            )
+            assert r.status_code == 200, r.text
+
+        ids: dict[str, dict[str, str]] = {}
+        for tenant in ("club-a", "club-c"):
+            await play(tenant, people, 0)
+            ids[tenant] = {
+                "a": (await person(tenant, sclMemberId="7"))["id"],
+                "b": (await person(tenant, teetimePlayerId="t7"))["id"],
+                "c": (await person(tenant, messagingContactId="m7"))["id"],
+            }
+        a, b, c = ids["club-a"]["a"], ids["club-a"]["b"], ids["club-a"]["c"]
+        await merge("club-a", a, b)  # B into A
+        await merge("club-a", c, a)  # then A (holding B) into C
+        await merge("club-c", ids["club-c"]["c"], ids["club-c"]["a"])  # the world where B was never merged
+        for tenant in ("club-a", "club-c"):
+            await play(tenant, later, 10)
+        top = await person("club-a", teetimePlayerId="t7")
+        assert top["id"] == c and top["identities"]["sclMemberId"] == ["7"]
+
+        r = await http.post(f"/api/v1/customers/{b}/unmerge", headers=auth_headers("club-a", ["staff"]))
+        assert r.status_code == 200, r.text
+        for hint in ({"sclMemberId": "7"}, {"messagingContactId": "m7"}, {"teetimePlayerId": "t7"}):
+            assert comparable(await person("club-a", **hint)) == comparable(await person("club-c", **hint)), (
+                hint
+            )
+        restored = await person("club-a", teetimePlayerId="t7")
+        assert restored["id"] == b and restored["attributes"]["handicap"] == 12.5
+        assert (await person("club-a", sclMemberId="7"))["id"] == c
