@@ -14,14 +14,13 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client import Counter, Gauge
-from sqlalchemy import BigInteger, MetaData, Table, Text, any_, bindparam, cast, func, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from fairway_events.catalogue import TopicNames
 from fairway_events.envelope import Envelope
 from fairway_events.registry import EventRegistry, registry
-from fairway_events.tables import OUTBOX_CHANNEL, OUTBOX_TRIGGER, event_tables
+from fairway_events.tables import OUTBOX, OUTBOX_CHANNEL, OUTBOX_TRIGGER, event_tables
 from fairway_events.tracing import current_trace_headers
 
 log = structlog.get_logger("fairway.outbox")
@@ -31,6 +30,17 @@ LAG = Gauge("fairway_outbox_unpublished", "Unpublished outbox rows seen by the r
 
 _outbox_table, _ = event_tables(MetaData())
 _partitioner = DefaultPartitioner()
+# The relay's statements run on the asyncpg connection itself: SQLAlchemy's row processing cost more than the
+# rest of the relay's Python per row. Each statement commits on its own.
+_FETCH = (
+    f"SELECT id, topic, key, body, headers::text AS headers FROM {OUTBOX} "  # noqa: S608 (constant table name)
+    "WHERE published_at IS NULL AND (id < $1 OR id > $2) ORDER BY id LIMIT $3"
+)
+_MARK = f"UPDATE {OUTBOX} SET published_at = now() WHERE id = ANY($1::bigint[])"  # noqa: S608
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    return (await conn.get_raw_connection()).driver_connection
 
 
 class Outbox:
@@ -100,27 +110,57 @@ class OutboxRelay:
         self._partition_of: dict[tuple[str, bytes], int] = {}
 
     async def publish_once(self, conn: AsyncConnection) -> int:
-        t = _outbox_table
-        rows = (
-            await conn.execute(
-                select(t.c.id, t.c.topic, t.c.key, t.c.body, cast(t.c.headers, Text).label("headers"))
-                .where(t.c.published_at.is_(None))
-                .order_by(t.c.id)
-                .limit(self.batch_size)
-            )
-        ).all()
-        await conn.commit()
+        """One batch: fetch, send, wait for the acknowledgements, mark published. Returns the rows published."""
+        raw = await _driver(conn)
+        rows = await self._fetch(raw)
+        if rows:
+            await asyncio.gather(*await self._send(rows))
+            await self._mark(raw, [r["id"] for r in rows])
+        return len(rows)
+
+    async def drain(self, conn: AsyncConnection) -> int:
+        """Publish until a batch comes back short, pipelined: while a batch's acknowledgements are awaited, the batch
+        before it is marked published and the next one fetched. A batch is sent only once the one before it is
+        acknowledged, so a failed send never lets a later row overtake an earlier one. Returns the rows published."""
+        raw = await _driver(conn)
+        total = 0
+        acked: list[int] = []  # acknowledged, not yet marked
+        rows = await self._fetch(raw)
+        while rows:
+            ids = [r["id"] for r in rows]
+            acks = asyncio.gather(*await self._send(rows))
+            try:
+                if acked:
+                    await self._mark(raw, acked)
+                    total += len(acked)
+                # The batch in flight is still unpublished: skip its id range (rows committed late inside it are
+                # found by the next drain).
+                rows = await self._fetch(raw, exclude=(ids[0], ids[-1])) if len(rows) == self.batch_size else []
+            except BaseException:
+                await asyncio.gather(acks, return_exceptions=True)
+                raise
+            await acks
+            acked = ids
+        if acked:
+            await self._mark(raw, acked)
+            total += len(acked)
+        return total
+
+    async def _fetch(self, raw: Any, exclude: tuple[int, int] = (0, 0)) -> list[Any]:
+        lo, hi = min(exclude), max(exclude)
+        rows = await raw.fetch(_FETCH, lo, hi, self.batch_size)
         LAG.labels(self.service).set(len(rows))
-        if not rows:
-            return 0
-        # Group rows per partition and hand the producer whole batches: per-message sends cost 5x more.
+        return list(rows)
+
+    async def _send(self, rows: list[Any]) -> list[asyncio.Future[Any]]:
+        """Hand the producer whole batches per partition (per-message sends cost 5x more); their ack futures."""
         groups: dict[tuple[str, int], list[Any]] = defaultdict(list)
         for r in rows:
-            topic = self.topics(r.topic)
+            topic = self.topics(r["topic"])
             parts = self._partitions.get(topic)
             if parts is None:
                 parts = self._partitions[topic] = sorted(await self.producer.partitions_for(topic))
-            key = r.key.encode()
+            key = r["key"].encode()
             partition = self._partition_of.get((topic, key))
             if partition is None:  # murmur2 in Python is slow; aggregates repeat, so remember them
                 if len(self._partition_of) > 100_000:
@@ -131,22 +171,18 @@ class OutboxRelay:
         for (topic, partition), items in groups.items():
             batch = self.producer.create_batch()
             for key, r in items:
-                headers = [(k, str(v).encode()) for k, v in orjson.loads(r.headers).items()]
-                if batch.append(key=key, value=r.body.encode(), timestamp=None, headers=headers) is None:
+                headers = [(k, str(v).encode()) for k, v in orjson.loads(r["headers"]).items()]
+                value = r["body"].encode()
+                if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
                     futures.append(await self.producer.send_batch(batch, topic, partition=partition))
                     batch = self.producer.create_batch()
-                    batch.append(key=key, value=r.body.encode(), timestamp=None, headers=headers)
+                    batch.append(key=key, value=value, timestamp=None, headers=headers)
             futures.append(await self.producer.send_batch(batch, topic, partition=partition))
-        await asyncio.gather(*futures)
-        ids = [r.id for r in rows]
-        t = _outbox_table
-        await conn.execute(
-            update(t).where(t.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger)))).values(published_at=func.now()),
-            {"ids": ids},
-        )
-        await conn.commit()
-        PUBLISHED.labels(self.service).inc(len(rows))
-        return len(rows)
+        return futures
+
+    async def _mark(self, raw: Any, ids: list[int]) -> None:
+        await raw.execute(_MARK, ids)
+        PUBLISHED.labels(self.service).inc(len(ids))
 
     async def run(self) -> None:
         while not self._stopping.is_set():
@@ -161,9 +197,8 @@ class OutboxRelay:
                     try:
                         async with self.engine.connect() as conn:
                             while not self._stopping.is_set():
-                                n = await self.publish_once(conn)
-                                if n < self.batch_size:
-                                    await self._idle(listening=listener is not None)
+                                await self.drain(conn)
+                                await self._idle(listening=listener is not None)
                     finally:
                         if listener is not None:
                             await listener[0].remove_listener(OUTBOX_CHANNEL, listener[1])

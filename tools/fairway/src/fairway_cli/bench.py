@@ -53,7 +53,7 @@ async def bench_backbone() -> None:
         async with engine.connect() as conn:
             sent = 0
             while sent < N:
-                sent += await relay.publish_once(conn)
+                sent += await relay.drain(conn)
         elapsed = time.perf_counter() - start
         report("events.outbox_relay_throughput", N / elapsed, "events/s", ">= 20,000 events/s")
 
