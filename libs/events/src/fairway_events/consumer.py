@@ -323,10 +323,15 @@ class EventConsumer:
                 raise
             except Exception as exc:
                 if _is_transient(exc):
+                    transient += 1
+                    if isinstance(exc, Retryable) and transient == 1:
+                        # A handler's own "try again" (e.g. a concurrent batch won a unique key): what it waited
+                        # for has committed, so the first retry goes at once.
+                        log.info("handler asked for a retry", consumer=self.name, error=repr(exc))
+                        continue
                     # The database or broker is away: waiting is right, dead-lettering would lose order.
                     log.warning("transient failure; retrying", consumer=self.name, error=repr(exc))
-                    await asyncio.sleep(min(5.0, self.backoff * 2 ** min(transient, 6)))
-                    transient += 1
+                    await asyncio.sleep(min(5.0, self.backoff * 2 ** min(transient - 1, 6)))
                     continue
                 attempt += 1
                 if attempt >= self.max_attempts:

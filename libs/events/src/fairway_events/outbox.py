@@ -34,7 +34,7 @@ _partitioner = DefaultPartitioner()
 # rest of the relay's Python per row. Each statement commits on its own.
 _FETCH = (
     f"SELECT id, topic, key, body, headers::text AS headers FROM {OUTBOX} "  # noqa: S608 (constant table name)
-    "WHERE published_at IS NULL AND (id < $1 OR id > $2) ORDER BY id LIMIT $3"
+    "WHERE published_at IS NULL AND id > $1 ORDER BY id LIMIT $2"
 )
 _MARK = f"UPDATE {OUTBOX} SET published_at = now() WHERE id = ANY($1::bigint[])"  # noqa: S608
 
@@ -118,24 +118,28 @@ class OutboxRelay:
             await self._mark(raw, [r["id"] for r in rows])
         return len(rows)
 
-    async def drain(self, conn: AsyncConnection) -> int:
-        """Publish until a batch comes back short, pipelined: while a batch's acknowledgements are awaited, the batch
-        before it is marked published and the next one fetched. A batch is sent only once the one before it is
-        acknowledged, so a failed send never lets a later row overtake an earlier one. Returns the rows published."""
+    async def drain(self, conn: AsyncConnection, max_batches: int = 20) -> int:
+        """Publish until a batch comes back short (or `max_batches`), pipelined: while a batch's acknowledgements
+        are awaited, the batch before it is marked published and the next one fetched. A batch is sent only once the
+        one before it is acknowledged, so a failed send never lets a later row overtake an earlier one. Returns the
+        rows published."""
         raw = await _driver(conn)
-        total = 0
+        total = batches = 0
         acked: list[int] = []  # acknowledged, not yet marked
         rows = await self._fetch(raw)
         while rows:
             ids = [r["id"] for r in rows]
+            batches += 1
             acks = asyncio.gather(*await self._send(rows))
             try:
                 if acked:
                     await self._mark(raw, acked)
                     total += len(acked)
-                # The batch in flight is still unpublished: skip its id range (rows committed late inside it are
-                # found by the next drain).
-                rows = await self._fetch(raw, exclude=(ids[0], ids[-1])) if len(rows) == self.batch_size else []
+                # The next batch starts after the one in flight (still unpublished). A row that commits late with a
+                # lower id is found by the next drain, which starts from the lowest unpublished id: `max_batches`
+                # bounds how long it can wait.
+                more = len(rows) == self.batch_size and batches < max_batches
+                rows = await self._fetch(raw, after=ids[-1]) if more else []
             except BaseException:
                 await asyncio.gather(acks, return_exceptions=True)
                 raise
@@ -146,9 +150,8 @@ class OutboxRelay:
             total += len(acked)
         return total
 
-    async def _fetch(self, raw: Any, exclude: tuple[int, int] = (0, 0)) -> list[Any]:
-        lo, hi = min(exclude), max(exclude)
-        rows = await raw.fetch(_FETCH, lo, hi, self.batch_size)
+    async def _fetch(self, raw: Any, after: int = 0) -> list[Any]:
+        rows = await raw.fetch(_FETCH, after, self.batch_size)
         LAG.labels(self.service).set(len(rows))
         return list(rows)
 
@@ -197,8 +200,12 @@ class OutboxRelay:
                     try:
                         async with self.engine.connect() as conn:
                             while not self._stopping.is_set():
-                                await self.drain(conn)
-                                await self._idle(listening=listener is not None)
+                                if await self.drain(conn):
+                                    # Busy: let rows gather for one interval, as a poller would, so batches stay
+                                    # large (waking on every commit costs the database more per row).
+                                    await self._sleep(self.idle_interval)
+                                else:
+                                    await self._idle(listening=listener is not None)
                     finally:
                         if listener is not None:
                             await listener[0].remove_listener(OUTBOX_CHANNEL, listener[1])
