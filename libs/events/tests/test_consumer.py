@@ -180,7 +180,8 @@ async def test_pipelined_loop_commits_only_the_offsets_of_applied_batches(
                                                                 {"bookingId": eid}, event_id=eid), key=b"p")
             for eid in ("first", "second", "third")]
     tp = TopicPartition(topic, sent[0].partition)
-    probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id="pipelined", enable_auto_commit=False)
+    probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=created_topics.group("pipelined"),
+                             enable_auto_commit=False)
     await probe.start()
     await consumer.start(kafka_bootstrap, session_timeout_ms=3000, heartbeat_interval_ms=500)
     try:

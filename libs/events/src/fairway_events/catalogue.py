@@ -63,6 +63,11 @@ class TopicNames:
     def dlq(self, name: str) -> str:
         return f"{self(name)}.dlq"
 
+    def group(self, name: str) -> str:
+        """A consumer group id in the same namespace: installations (and tests) sharing a cluster never share a
+        group, which would split one's partitions with the other's members and tie their rebalances together."""
+        return f"{self.prefix}{name}"
+
     def unprefixed(self, physical: str) -> str:
         return physical[len(self.prefix):] if self.prefix and physical.startswith(self.prefix) else physical
 

@@ -150,20 +150,20 @@ class EventConsumer:
         itself is `start()`'s own loop, which FastStream's batch subscriber cannot pipeline."""
         physical = [self.topic_names(t) for t in self.topics]
 
-        @broker.subscriber(*physical, group_id=self.name, title=self.name,
+        @broker.subscriber(*physical, group_id=self.topic_names.group(self.name), title=self.name,
                            description=f"events of types {sorted(self.handles) if self.handles else 'all'}")
         async def consume(msg: Any) -> None:  # pragma: no cover - documentation only
             return None
 
     # -- the loop -----------------------------------------------------------------------------------------
     async def start(self, bootstrap: str, *, session_timeout_ms: int = 10000, heartbeat_interval_ms: int = 1500,
-                    client_id: str | None = None) -> None:
+                    client_id: str | None = None, join_timeout: float = 120.0) -> None:
         """Join the consumer group and consume until `stop()`; offsets committed after processing."""
         self._stopping = asyncio.Event()
         self._kafka = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
             client_id=client_id or self.name,
-            group_id=self.name,
+            group_id=self.topic_names.group(self.name),
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self.max_records,
@@ -171,7 +171,13 @@ class EventConsumer:
             heartbeat_interval_ms=heartbeat_interval_ms,
         )
         self._kafka.subscribe([self.topic_names(t) for t in self.topics], listener=_FinishBeforeRevoke(self))
-        await self._kafka.start()
+        try:  # start() returns once the group has given this member its partitions
+            await asyncio.wait_for(self._kafka.start(), timeout=join_timeout)
+        except TimeoutError:
+            await self._kafka.stop()
+            raise RuntimeError(
+                f"consumer group {self.topic_names.group(self.name)!r} did not assign partitions within {join_timeout:g}s"
+            ) from None
         self._task = asyncio.create_task(self._loop(), name=f"consumer-{self.name}")
 
     async def stop(self) -> None:

@@ -162,7 +162,7 @@ class RpcServer:
         return deco
 
     def attach(self, broker: KafkaBroker) -> None:
-        @broker.subscriber(self.topics(self.topic), group_id=f"{self.name}.rpc", auto_offset_reset="latest", no_reply=True,
+        @broker.subscriber(self.topics(self.topic), group_id=self.topics.group(f"{self.name}.rpc"), auto_offset_reset="latest", no_reply=True,
                            title=f"{self.name}:rpc", description=f"operations: {sorted(self.operations)}")
         async def on_request(msg: KafkaMessage) -> None:
             record = msg.raw_message

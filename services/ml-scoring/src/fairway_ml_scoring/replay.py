@@ -219,7 +219,9 @@ async def replay_transactions(
         if bar is not None:
             bar.close()
     if wait and last:
-        await wait_until_consumed(bootstrap, result.topic, last, group=group, timeout=wait_timeout)
+        await wait_until_consumed(
+            bootstrap, result.topic, last, group=TopicNames(topic_prefix).group(group), timeout=wait_timeout
+        )
         result.waited = True
     return result
 

@@ -230,7 +230,7 @@ async def messaging_responder(bootstrap: str, topics: TopicNames, producer: AIOK
                               rng: random.Random) -> None:
     """Messaging: delivers what Fairway asks, and reports delivery and engagement back as Messaging events."""
     consumer = AIOKafkaConsumer(topics("crm.messaging.send_requests"), bootstrap_servers=bootstrap,
-                                group_id="messaging-simulator", auto_offset_reset="earliest")
+                                group_id=topics.group("messaging-simulator"), auto_offset_reset="earliest")
     await consumer.start()
     try:
         async for record in consumer:
