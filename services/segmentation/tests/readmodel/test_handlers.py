@@ -31,6 +31,7 @@ async def test_merge_rekeys_and_erasure_purges(seg_settings, events: Events) -> 
         )
         await wait_for(lambda: _row(svc, club, "lose", "engagement_score"), what="lose's scores")
         await wait_for(lambda: _row(svc, club, "win", "booking_count_30d"), what="win's counters")
+        await wait_for(lambda: _row(svc, club, "gone"), what="gone's profile")  # another partition: own pace
         gold = (
             await svc.http.post(
                 "/api/v1/segments",
