@@ -30,13 +30,11 @@ import json
 import os
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anthropic
 import asyncpg
-import httpx
 import uvloop
 
 from fairway_ai_gateway.app import MIGRATIONS
@@ -48,7 +46,7 @@ from fairway_ai_gateway.provider.client import make_sdk
 from fairway_ai_gateway.settings import Settings
 from fairway_ai_gateway.sql import HotPool
 from fairway_chassis.db import make_engine, make_sessionmaker, migrate
-from fairway_cli.benchkit import bench_env, percentile, report
+from fairway_cli.benchkit import bench_env, percentile, report, wait_http
 from fairway_events import utcnow
 
 RATES = [float(r) for r in os.environ.get("FAIRWAY_BENCH_RATES", "25,500").split(",")]
@@ -106,38 +104,6 @@ async def open_loop(
 
     await asyncio.gather(*[fire(i) for i in range(n)])
     return results, time.perf_counter() - start
-
-
-async def own_database(server_url: str) -> str:
-    """A database of this run's own. Not benchkit's fresh_database: its names (bench_*) are dropped with FORCE
-    by any other benchmark that finishes meanwhile, which kills this run's connections mid-phase."""
-    name = f"aigw_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(server_url.replace("+asyncpg", ""))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return f"{server_url.rsplit('/', 1)[0]}/{name}"
-
-
-async def drop_database(server_url: str, db_url: str) -> None:
-    conn = await asyncpg.connect(server_url.replace("+asyncpg", ""))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{db_url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-async def wait_http(url: str) -> None:
-    async with httpx.AsyncClient() as c:
-        for _ in range(200):
-            try:
-                if (await c.get(f"{url}/_fake/health")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.05)
-    raise RuntimeError("fake provider did not start")
 
 
 def bench_settings(db: str, url: str, bootstrap: str) -> Settings:
@@ -345,9 +311,9 @@ async def main() -> None:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        await wait_http(url)
+        await wait_http(f"{url}/_fake/health")
         async with bench_env() as env:
-            db = await own_database(env.pg_server_url)
+            db = await env.fresh_database("aigw")
             await migrate(MIGRATIONS, db)
             settings = bench_settings(db, url, env.bootstrap)
             limits = TenantAIConfigPatch(
@@ -401,7 +367,6 @@ async def main() -> None:
                     await w.proc.wait()
                 if local is not None:
                     await local.close()
-            await drop_database(env.pg_server_url, db)
     finally:
         fake.terminate()
         await fake.wait()

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import asyncpg
 
-from fairway_cli.benchkit import bench_env, percentile, report
+from fairway_cli.benchkit import bench_env, percentile, report, wait_http
 from fairway_cli.infra import free_port
 from fairway_events.catalogue import TopicNames
 from fairway_events.envelope import upstream_wire
@@ -292,23 +292,6 @@ runpy.run_module("fairway_identity", run_name="__main__")
 """
 
 
-async def _wait_healthy(ports: list[int], timeout: float = 120) -> None:
-    import httpx
-
-    async with httpx.AsyncClient() as client:
-        for port in ports:
-            deadline = time.time() + timeout
-            while True:
-                try:
-                    if (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.time() > deadline:
-                    raise SystemExit(f"identity replica on port {port} did not start")
-                await asyncio.sleep(0.3)
-
-
 def _start_service(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     """The identity service in its own process, as it runs in production."""
     # FAIRWAY_BENCH_PROFILE=FILE runs it under cProfile, written when the service stops, to see where CPU goes.
@@ -323,12 +306,8 @@ def _start_service(env: dict[str, str], log_path: Path) -> subprocess.Popen[byte
 
 async def main() -> None:
     async with bench_env() as env:
-        # Not env.fresh_database(): bench_env drops every bench_* database when any benchmark ends, which kills
-        # benchmarks running beside it on a shared server. This one creates and drops its own.
-        db_name = f"identity_bench_{secrets.token_hex(4)}"
-        admin = await asyncpg.connect(env.pg_server_url.replace("+asyncpg", ""))
-        await admin.execute(f'CREATE DATABASE "{db_name}"')
-        url = f"{env.pg_server_url.rsplit('/', 1)[0]}/{db_name}"
+        url = await env.fresh_database("identity")
+        db_name = url.rsplit("/", 1)[1]
         prefix = f"bench{secrets.token_hex(4)}."
         topics = TopicNames(prefix)
         await create_topics(env.bootstrap, topics)
@@ -376,7 +355,8 @@ async def main() -> None:
             # The other replicas start once the schema exists, then the group rebalances over all of them.
             for _ in range(REPLICAS - 1):
                 start_replica()
-            await _wait_healthy(ports)
+            for port in ports:
+                await wait_http(f"http://127.0.0.1:{port}/healthz")
             await asyncio.sleep(6)  # two session timeouts: every member has its partitions
             await _publish(producer, topics, warm_more, None)
             if await _wait_applied(conn, len(warm) + len(warm_more), 60) < len(warm) + len(warm_more):
@@ -469,8 +449,6 @@ async def main() -> None:
                     svc.wait(20)
                 except subprocess.TimeoutExpired:
                     svc.kill()
-            await admin.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-            await admin.close()
 
 
 if __name__ == "__main__":

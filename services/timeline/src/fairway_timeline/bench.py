@@ -19,7 +19,6 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
 from sqlalchemy import func, select, text
@@ -141,12 +140,8 @@ async def timed_get(http: httpx.AsyncClient, url: str, params: dict, headers: di
 async def run() -> None:
     rng = random.Random(7)
     async with bench_env() as env:
-        # Not env.fresh_database(): bench_env drops every bench_* database when a run ends, including those of
-        # other benchmarks still running on this server. This one is ours, and we drop it ourselves.
-        name = f"timeline_bench_{rng.randrange(16**8):08x}"
-        admin = await asyncpg.connect(env.pg_server_url.replace("+asyncpg", ""))
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = f"{env.pg_server_url.rsplit('/', 1)[0]}/{name}"
+        url = await env.fresh_database("timeline")
+        name = url.rsplit("/", 1)[1]
         topics = TopicNames(f"bench{rng.randrange(10**6)}.")
         settings = Settings(
             database_url=url,
@@ -263,8 +258,6 @@ async def run() -> None:
                     report(f"timeline.page_latency_{label}_p99", percentile(values, 99), "ms", "p99 < 20 ms")
         finally:
             await producer.stop()
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
 
 
 def main() -> None:

@@ -73,6 +73,25 @@ async def bench_env() -> AsyncIterator[BenchEnv]:
             await env.drop_databases()
 
 
+async def wait_http(url: str, timeout: float = 120.0) -> None:
+    """Return once GET `url` answers 200: a server this benchmark started is up."""
+    import asyncio
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as client:
+        while True:
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not answer within {timeout:g}s")
+            await asyncio.sleep(0.05)
+
+
 def report(name: str, value: float, unit: str, target: str | None = None) -> None:
     line = f"BENCH {name}: {value:,.2f} {unit}"
     if target:
