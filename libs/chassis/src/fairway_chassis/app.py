@@ -139,7 +139,6 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
                 runtime.relay = OutboxRelay(runtime.engine, runtime.producer, topics, service=defn.name)
                 tasks.append(asyncio.create_task(runtime.relay.run(), name=f"{defn.name}-relay"))
             tasks += [asyncio.create_task(b(runtime), name=f"{defn.name}-bg") for b in defn.background]
-            tune_gc()
             log.info("service started", port=s.port, database=s.db_name, topic_prefix=s.topic_prefix)
             yield
         finally:
@@ -214,5 +213,6 @@ def serve(app_factory: Callable[[], FastAPI], settings: ServiceSettings) -> None
     """Run one service process (used by `python -m fairway_<service>`)."""
     import uvicorn
 
-    uvicorn.run(app_factory(), host=settings.host, port=settings.port, log_config=None, access_log=False,
-                lifespan="on")
+    app = app_factory()
+    tune_gc()  # process-wide, so here in the service's own process (tests host many services in one)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False, lifespan="on")

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fairway_chassis.gc_tuning import tune_gc
 from fairway_cli.benchkit import bench_env, percentile, report
 
 ONLINE_MEMBERS = 50_000
@@ -126,6 +127,7 @@ async def main() -> None:
             )
             app = create_app(settings)
             async with run_service(app) as svc:
+                tune_gc()  # as the service's own process does
                 ctx = svc.runtime.extras["ml"]
                 sessions = svc.runtime.sessionmaker
                 now = datetime.now(UTC)

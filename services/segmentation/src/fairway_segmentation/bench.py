@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from fairway_chassis.gc_tuning import tune_gc
 from fairway_cli.benchkit import bench_env, percentile, report
 from fairway_events import registry
 from fairway_events.contracts.timeline import TimelineCountersUpdated
@@ -182,6 +183,7 @@ async def main() -> None:
             db_pool_size=5,
         )
         async with run_service(create_app(settings)) as svc:
+            tune_gc()  # as the service's own process does
             h = auth_headers(TENANT, ["marketer"])
             seconds = await load(url.replace("+asyncpg", ""), now)
             report("segmentation.load_read_model_copy", N / seconds, "profiles/s")

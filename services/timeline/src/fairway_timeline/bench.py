@@ -23,6 +23,7 @@ import httpx
 from asgi_lifespan import LifespanManager
 from sqlalchemy import func, select, text
 
+from fairway_chassis.gc_tuning import tune_gc
 from fairway_cli.benchkit import bench_env, percentile, report
 from fairway_events import TopicNames, registry
 from fairway_events.contracts.identity import Attributes, Consent, Identities, ProfileCreated, ProfileSnapshot
@@ -160,6 +161,7 @@ async def run() -> None:
             # 1. identity announces the club's members
             app = create_app(settings)
             async with LifespanManager(app, startup_timeout=90, shutdown_timeout=30):
+                tune_gc()  # as the service's own process does
                 futures = [
                     await producer.send(topics("crm.identity"), body, key=key.encode())
                     for key, body in identity_events(N_PROFILES)
