@@ -145,12 +145,16 @@ class EventConsumer:
         self.sessionmaker = sessionmaker
         self.dead_letters = DeadLetters(producer, self.topic_names, self.name)
 
+    @property
+    def group_id(self) -> str:
+        return self.topic_names.group(self.name)
+
     def document(self, broker: KafkaBroker) -> None:
         """Declare the subscription on a broker used only for the AsyncAPI document (never started): consuming
         itself is `start()`'s own loop, which FastStream's batch subscriber cannot pipeline."""
         physical = [self.topic_names(t) for t in self.topics]
 
-        @broker.subscriber(*physical, group_id=self.topic_names.group(self.name), title=self.name,
+        @broker.subscriber(*physical, group_id=self.group_id, title=self.name,
                            description=f"events of types {sorted(self.handles) if self.handles else 'all'}")
         async def consume(msg: Any) -> None:  # pragma: no cover - documentation only
             return None
@@ -163,7 +167,7 @@ class EventConsumer:
         self._kafka = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
             client_id=client_id or self.name,
-            group_id=self.topic_names.group(self.name),
+            group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self.max_records,
@@ -176,7 +180,7 @@ class EventConsumer:
         except TimeoutError:
             await self._kafka.stop()
             raise RuntimeError(
-                f"consumer group {self.topic_names.group(self.name)!r} did not assign partitions within {join_timeout:g}s"
+                f"consumer group {self.group_id!r} did not assign partitions within {join_timeout:g}s"
             ) from None
         self._task = asyncio.create_task(self._loop(), name=f"consumer-{self.name}")
 
