@@ -120,11 +120,18 @@ def profile_attributes(env: Envelope, profile_id: str, attributes: Any, consent:
     attrs = _pick(attributes, PROFILE_ATTRIBUTES)
     if consent is not None:
         attrs.update(_pick(consent, CONSENT_FLAGS))
+    return crm_event(env, "profile", env.occurred_at, profile_id, attrs)
+
+
+def crm_event(
+    env: Envelope, kind: str, occurred_at: datetime, profile_id: str, attrs: dict[str, Any]
+) -> LogEvent:
+    """A fact another Fairway service announced about a profile, as a point in the profile's event log."""
     return LogEvent(
         tenant_id=env.tenant_id,
         event_id=env.event_id,
-        kind="profile",
-        occurred_at=env.occurred_at,
+        kind=kind,
+        occurred_at=occurred_at,
         profile_id=profile_id,
         attrs=attrs,
     )

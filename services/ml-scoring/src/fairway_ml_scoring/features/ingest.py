@@ -30,6 +30,7 @@ from fairway_ml_scoring.features.events import (
     PROFILE_ATTRIBUTES,
     UPSTREAM_KIND,
     LogEvent,
+    crm_event,
     from_upstream,
     profile_attributes,
 )
@@ -85,43 +86,16 @@ class _Batch:
             return
         if isinstance(p, TimelineCountersUpdated):
             attrs = {k: v.isoformat() for k, v in (("lastActivityAt", p.lastActivityAt),) if v is not None}
-            self.pending.append(
-                LogEvent(
-                    tenant_id=env.tenant_id,
-                    event_id=env.event_id,
-                    kind="timeline",
-                    occurred_at=p.asOf,
-                    profile_id=p.profileId,
-                    attrs=attrs,
-                )
-            )
+            self.pending.append(crm_event(env, "timeline", p.asOf, p.profileId, attrs))
             return
         if isinstance(p, ProfileConsentChanged):
             attrs = {f: getattr(p.consent, f) for f in CONSENT_FLAGS if getattr(p.consent, f) is not None}
-            self.pending.append(
-                LogEvent(
-                    tenant_id=env.tenant_id,
-                    event_id=env.event_id,
-                    kind="consent",
-                    occurred_at=p.changedAt,
-                    profile_id=p.profileId,
-                    attrs=attrs,
-                )
-            )
+            self.pending.append(crm_event(env, "consent", p.changedAt, p.profileId, attrs))
             return
         if isinstance(p, ProfileUpdated):
             attrs = {k: v for k, v in p.changes.items() if k in PROFILE_ATTRIBUTES and v is not None}
             if attrs:
-                self.pending.append(
-                    LogEvent(
-                        tenant_id=env.tenant_id,
-                        event_id=env.event_id,
-                        kind="profile",
-                        occurred_at=env.occurred_at,
-                        profile_id=p.profileId,
-                        attrs=attrs,
-                    )
-                )
+                self.pending.append(crm_event(env, "profile", env.occurred_at, p.profileId, attrs))
             await self.flush()
             if p.changes.get("membershipTier"):
                 await self.repo.set_segment(env.tenant_id, p.profileId, str(p.changes["membershipTier"]))
