@@ -3,7 +3,9 @@ database of the test's own (the real PostgreSQL of the testkit)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,8 @@ from fairway_ai_gateway.fake_provider.server import FakeProviderServer
 from fairway_ai_gateway.gateway.pipeline import Gateway
 from fairway_ai_gateway.settings import Settings
 from fairway_chassis.db import ensure_database, make_engine, make_sessionmaker, migrate
+
+sys.path.insert(0, str(Path(__file__).parent))  # the tests' shared data (aigw_spec_examples)
 
 
 @pytest.fixture

@@ -8,38 +8,12 @@ import json
 from typing import Any
 
 import pytest
+from aigw_spec_examples import SPEC_EXAMPLES
 from sqlalchemy import text
 
 from fairway_ai_gateway.audit.explain import explain
 from fairway_ai_gateway.audit.repository import AuditRepository
 from fairway_schemas.ai import ContentGenerateResult, SegmentParseResult
-
-SPEC_EXAMPLES = {
-    "Gold members who haven't played in 30 days": [
-        {"field": "membershipTier", "operator": "eq", "value": "Gold"},
-        {"field": "lastBookingAt", "operator": "lt", "value": {"relative": "-30 days"}},
-    ],
-    "High handicappers who are engaged": [
-        {"field": "handicap", "operator": "gte", "value": 18},
-        {"field": "engagementScore", "operator": "gte", "value": 70},
-    ],
-    "Members expiring next month": [
-        {
-            "field": "membershipExpiry",
-            "operator": "between",
-            "value": [{"relative": "+0 days"}, {"relative": "+30 days"}],
-        }
-    ],
-    "Inactive premium members": [
-        {"field": "membershipTier", "operator": "in", "value": ["Gold", "Platinum"]},
-        {"field": "activityCount30d", "operator": "eq", "value": 0},
-    ],
-    "Email subscribers who click but don't book": [
-        {"field": "emailOptIn", "operator": "eq", "value": True},
-        {"field": "lastEmailClickAt", "operator": "gt", "value": {"relative": "-14 days"}},
-        {"field": "bookingCount30d", "operator": "eq", "value": 0},
-    ],
-}
 
 PII_PROFILE = {
     "profileId": "p-77",

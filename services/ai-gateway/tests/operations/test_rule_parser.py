@@ -1,34 +1,12 @@
 import pytest
+from aigw_spec_examples import SPEC_EXAMPLES
 
 from fairway_ai_gateway.operations.rule_parser import RuleParser
 from fairway_schemas.criteria import STANDARD_CATALOGUE, validate_criteria
 
-# The AI marketing spec, section 3.3 (and the example of section 3.1), as criteria.
-SPEC_EXAMPLES = {
-    "Gold members who haven't played in 30 days": [
-        {"field": "membershipTier", "operator": "eq", "value": "Gold"},
-        {"field": "lastBookingAt", "operator": "lt", "value": {"relative": "-30 days"}},
-    ],
-    "High handicappers who are engaged": [
-        {"field": "handicap", "operator": "gte", "value": 18},
-        {"field": "engagementScore", "operator": "gte", "value": 70},
-    ],
-    "Members expiring next month": [
-        {
-            "field": "membershipExpiry",
-            "operator": "between",
-            "value": [{"relative": "+0 days"}, {"relative": "+30 days"}],
-        }
-    ],
-    "Inactive premium members": [
-        {"field": "membershipTier", "operator": "in", "value": ["Gold", "Platinum"]},
-        {"field": "activityCount30d", "operator": "eq", "value": 0},
-    ],
-    "Email subscribers who click but don't book": [
-        {"field": "emailOptIn", "operator": "eq", "value": True},
-        {"field": "lastEmailClickAt", "operator": "gt", "value": {"relative": "-14 days"}},
-        {"field": "bookingCount30d", "operator": "eq", "value": 0},
-    ],
+# Section 3.3, and the example of section 3.1.
+EXAMPLES = {
+    **SPEC_EXAMPLES,
     "Find members who played at least twice last month but haven't opened any emails in the past 2 weeks": [
         {"field": "bookingCount30d", "operator": "gte", "value": 2},
         {"field": "lastEmailOpenAt", "operator": "lt", "value": {"relative": "-14 days"}},
@@ -36,12 +14,12 @@ SPEC_EXAMPLES = {
 }
 
 
-@pytest.mark.parametrize("query", list(SPEC_EXAMPLES))
+@pytest.mark.parametrize("query", list(EXAMPLES))
 def test_the_spec_examples_map_to_the_spec_rules(query: str) -> None:
     parsed = RuleParser(STANDARD_CATALOGUE).parse(query)
     criteria = parsed.criteria.dump()
     assert criteria["combinator"] == "AND"
-    assert criteria["rules"] == SPEC_EXAMPLES[query]
+    assert criteria["rules"] == EXAMPLES[query]
     assert validate_criteria(parsed.criteria) == []
     assert parsed.interpretation.startswith("Profiles ")
 
