@@ -200,12 +200,12 @@ class OutboxRelay:
                     try:
                         async with self.engine.connect() as conn:
                             while not self._stopping.is_set():
-                                if await self.drain(conn):
-                                    # Busy: let rows gather for one interval, as a poller would, so batches stay
-                                    # large (waking on every commit costs the database more per row).
+                                if await self.drain(conn) or listener is None:
+                                    # Busy (or no notifications): let rows gather for one interval, as a poller
+                                    # would, so batches stay large (waking on every commit costs more per row).
                                     await self._sleep(self.idle_interval)
                                 else:
-                                    await self._idle(listening=listener is not None)
+                                    await self._wait_for_rows()
                     finally:
                         if listener is not None:
                             await listener[0].remove_listener(OUTBOX_CHANNEL, listener[1])
@@ -224,7 +224,7 @@ class OutboxRelay:
         await conn.commit()
         if not has_trigger:
             return None
-        raw: Any = (await conn.get_raw_connection()).driver_connection  # the asyncpg connection
+        raw = await _driver(conn)
 
         def wake(*_: Any) -> None:
             self._wake.set()
@@ -232,10 +232,8 @@ class OutboxRelay:
         await raw.add_listener(OUTBOX_CHANNEL, wake)
         return raw, wake
 
-    async def _idle(self, *, listening: bool) -> None:
-        if not listening:
-            await self._sleep(self.idle_interval)
-            return
+    async def _wait_for_rows(self) -> None:
+        """Until a notification says rows were committed, or the safety-net interval passes."""
         try:
             await asyncio.wait_for(self._wake.wait(), timeout=self.listen_interval)
         except TimeoutError:
