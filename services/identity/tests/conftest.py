@@ -9,15 +9,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 
-from fairway_events import TopicNames, new_event_id
-from fairway_testkit import RunningService, upstream_event, wait_for
-
-TOPIC_OF = {
-    "scl": "scl.events",
-    "teetime": "teetime.events",
-    "messaging": "messaging.events",
-    "contactPreference": "messaging.events",
-}
+from fairway_events import TopicNames
+from fairway_testkit import RunningService, send_upstream, wait_for
 
 
 class Upstream:
@@ -38,12 +31,17 @@ class Upstream:
         at: datetime | None = None,
         key: str | None = None,
     ) -> str:
-        event_id = event_id or new_event_id()
-        topic = self.topics(TOPIC_OF[event_type.split(".", 1)[0]])
-        value = upstream_event(event_type, tenant, identity, payload or {}, event_id=event_id, at=at)
-        k = key or next((str(v) for v in identity.values() if v), event_id)
-        await self.producer.send_and_wait(topic, value, key=k.encode())
-        return event_id
+        return await send_upstream(
+            self.producer,
+            self.topics,
+            event_type,
+            tenant,
+            identity,
+            payload,
+            event_id=event_id,
+            at=at,
+            key=key,
+        )
 
 
 class Db:

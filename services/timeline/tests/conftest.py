@@ -24,7 +24,7 @@ from fairway_events.contracts.identity import (
     ProfileSnapshot,
     ProfileUnmerged,
 )
-from fairway_testkit import RunningService, auth_headers, upstream_event
+from fairway_testkit import RunningService, auth_headers, send_upstream
 from fairway_timeline.db import activities, outbox_table
 
 
@@ -103,13 +103,8 @@ class Club:
         event_id: str | None = None,
         at: datetime | None = None,
     ) -> None:
-        topic = {"scl": "scl.events", "teetime": "teetime.events"}.get(
-            event_type.split(".")[0], "messaging.events"
-        )
-        await self.producer.send_and_wait(
-            self.topics(topic),
-            upstream_event(event_type, tenant, identity, payload, event_id=event_id, at=at),
-            key=str(next(iter(identity.values()), "none")).encode(),
+        await send_upstream(
+            self.producer, self.topics, event_type, tenant, identity, payload, event_id=event_id, at=at
         )
 
     # -- looking at the service -------------------------------------------------------------------------

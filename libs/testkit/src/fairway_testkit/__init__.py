@@ -4,9 +4,10 @@ from fairway_testkit.helpers import (
     RunningService,
     auth_headers,
     run_service,
+    send_upstream,
     token,
     upstream_event,
     wait_for,
 )
 
-__all__ = ["TEST_JWT_SECRET", "RunningService", "auth_headers", "run_service", "token", "upstream_event", "wait_for"]
+__all__ = ["TEST_JWT_SECRET", "RunningService", "auth_headers", "run_service", "send_upstream", "token", "upstream_event", "wait_for"]

@@ -9,12 +9,15 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
+from aiokafka import AIOKafkaProducer
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from fairway_chassis.app import Runtime
 from fairway_chassis.auth import issue_token
+from fairway_events.catalogue import TopicNames
 from fairway_events.envelope import new_event_id, upstream_wire
+from fairway_events.registry import registry
 
 TEST_JWT_SECRET = "test-" + secrets.token_hex(24)
 T = TypeVar("T")
@@ -66,3 +69,15 @@ def upstream_event(event_type: str, tenant: str, identity: dict[str, Any], paylo
                    *, event_id: str | None = None, at: datetime | None = None) -> bytes:
     return upstream_wire(event_id=event_id or new_event_id(), event_type=event_type, tenant_id=tenant,
                          timestamp=at or datetime.now(UTC), identity=identity, payload=payload or {})
+
+
+async def send_upstream(producer: AIOKafkaProducer, topics: TopicNames, event_type: str, tenant: str,
+                        identity: dict[str, Any], payload: dict[str, Any] | None = None, *,
+                        event_id: str | None = None, at: datetime | None = None, key: str | None = None) -> str:
+    """Publish one upstream event on its system's topic, as SCL, TeeTime and Messaging do; returns its id.
+    Keyed by its first identity value unless `key` is given."""
+    event_id = event_id or new_event_id()
+    value = upstream_event(event_type, tenant, identity, payload, event_id=event_id, at=at)
+    k = key or next((str(v) for v in identity.values() if v), event_id)
+    await producer.send_and_wait(topics(registry.latest(event_type).topic), value, key=k.encode())
+    return event_id
