@@ -41,6 +41,11 @@ TOPICS: tuple[Topic, ...] = (
     # Requests to Messaging: Fairway never delivers a message itself.
     Topic("crm.messaging.send_requests", 6, "profile id", 30, "send requests for Messaging to deliver", "campaigns"),
     Topic("crm.messaging.segment_sync", 3, "segment id", 30, "segment membership deltas for Messaging", "segmentation"),
+    # Commands and requests between Fairway services.
+    Topic("crm.dispatch.requests", 6, "profile id", 30, "sends journeys and promotions ask dispatch to make", "campaigns"),
+    Topic("crm.dispatch.outcomes", 6, "profile id", 30, "what dispatch did with each send request", "campaigns"),
+    Topic("crm.social.requests", 3, "request id", 30, "posts other services ask social to publish", "social"),
+    Topic("crm.identity.commands", 6, "profile id", 30, "profile changes other services ask identity to make", "identity"),
     # Request/reply.
     Topic("crm.ai.requests", 3, "tenant id", 1, "requests to the AI gateway (request/reply)", "ai-gateway"),
     Topic("fairway.replies", 3, "correlation id", 1, "replies to request/reply calls", "libs/events"),

@@ -4,10 +4,13 @@ One module per owning topic; a service adds its events to its own module only.
 """
 from fairway_events.contracts import (  # noqa: F401
     ai,
+    dispatch,
     identity,
+    identity_commands,
     messaging_out,
     scoring,
     segmentation,
+    social_requests,
     timeline,
     upstream,
 )
