@@ -4,6 +4,7 @@ One module per owning topic; a service adds its events to its own module only.
 """
 from fairway_events.contracts import (  # noqa: F401
     ai,
+    campaigns,
     dispatch,
     identity,
     identity_commands,
