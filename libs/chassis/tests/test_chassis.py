@@ -1,13 +1,15 @@
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import jwt
 import pytest
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, EmailStr, ValidationError
 from sqlalchemy import text
 
 from fairway_chassis import (
+    API_ERRORS,
     Conflict,
     ConsumerSpec,
     CurrentPrincipal,
@@ -16,7 +18,10 @@ from fairway_chassis import (
     ServiceSettings,
     SessionDep,
     create_service,
+    error_responses,
+    field_errors,
     require_roles,
+    runtime_state,
 )
 from fairway_events import Dispatch, outbox, registry
 from fairway_events.contracts.messaging_out import Recipient, SendRequested
@@ -35,7 +40,28 @@ class Thing(BaseModel):
     email: EmailStr
 
 
-router = APIRouter(prefix="/api/v1/things")
+@dataclass
+class DemoState:
+    """A service's typed state on the runtime (instead of a string-keyed bag)."""
+
+    greeting: str = "hello"
+    calls: list[str] = field(default_factory=list)
+
+
+StateDep = Annotated[DemoState, Depends(runtime_state(DemoState))]
+Admin = Annotated[Principal, require_roles("admin")]
+router = APIRouter(prefix="/api/v1/things", responses=error_responses(*API_ERRORS))
+
+
+class Greeting(BaseModel):
+    greeting: str
+    calls: int
+
+
+@router.get("/greeting")
+async def greeting(state: StateDep, principal: CurrentPrincipal) -> Greeting:
+    state.calls.append(principal.subject)
+    return Greeting(greeting=state.greeting, calls=len(state.calls))
 
 
 @router.post("", status_code=201)
@@ -54,14 +80,14 @@ async def announce(name: str, session: SessionDep, principal: CurrentPrincipal) 
     return {"event_id": env.event_id}
 
 
-@router.delete("/{name}")
-async def delete(name: str, principal: Principal = require_roles("admin")) -> dict:
+@router.delete("/{name}", responses=error_responses(404))
+async def delete(name: str, principal: Admin) -> dict:
     return {"deleted": name}
 
 
 def make_app(settings_for):  # noqa: ANN001, ANN201
     return create_service(ServiceDefinition(name="demo", settings=settings_for(DemoSettings), migrations_dir=MIGRATIONS,
-                                            routers=[router]))
+                                            routers=[router], state=DemoState()))
 
 
 def test_settings_refuse_bad_config() -> None:
@@ -125,8 +151,18 @@ async def test_http_contract(settings_for) -> None:  # noqa: ANN001
 
         metrics = (await http.get("/metrics")).text
         assert 'fairway_http_requests_total{method="POST",route="/api/v1/things",service="demo",status="201"}' in metrics
+        r = await http.get("/api/v1/things/greeting", headers=auth_headers("club-a", ["staff"]))
+        assert r.json() == {"greeting": "hello", "calls": 1} and svc.runtime.state.calls == ["tester"]
+
         spec = (await http.get("/openapi.json")).json()
         assert "/api/v1/things" in spec["paths"]
+        # every error the route can answer is documented with the real body, the 422 with its field list
+        responses = spec["paths"]["/api/v1/things/{name}"]["delete"]["responses"]
+        assert set(responses) == {"200", "401", "403", "404", "413", "422"}
+        assert responses["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+        assert responses["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ValidationErrorBody")
+        assert set(spec["components"]["schemas"]["FieldError"]["required"]) == {"field", "message"}
+        assert "HTTPValidationError" not in spec["components"]["schemas"]
         assert (await http.get("/asyncapi.json")).json()["asyncapi"].startswith("3.")
 
 
@@ -159,3 +195,10 @@ async def test_http_trace_context_reaches_the_outbox_row(settings_for) -> None: 
                                           {"e": r.json()["event_id"]})).scalar_one()
     assert headers["traceparent"].split("-")[1] == trace_id
     assert headers["tenant_id"] == "club-a"
+
+
+def test_field_errors_name_each_field_where_it_sits_in_the_request() -> None:
+    with pytest.raises(ValidationError) as err:
+        Thing.model_validate({"name": 3, "email": "nope"})
+    assert [e["field"] for e in field_errors(err.value, ("body",))] == ["body.name", "body.email"]
+    assert field_errors(err.value)[0] == {"field": "name", "message": "Input should be a valid string"}

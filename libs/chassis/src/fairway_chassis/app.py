@@ -8,11 +8,11 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
@@ -34,10 +34,16 @@ from fairway_events.rpc import RpcClient, RpcServer
 
 log = structlog.get_logger("fairway.chassis")
 
+StateT = TypeVar("StateT")
+
 
 @dataclass
-class Runtime:
-    """What a running service holds; endpoints reach it as `request.app.state.runtime`."""
+class Runtime(Generic[StateT]):
+    """What a running service holds; endpoints reach it as `request.app.state.runtime`.
+
+    `state` is the service's own typed object (its clock, caches, clients), given as `ServiceDefinition.state`;
+    endpoints reach it through an `Annotated` dependency built with `runtime_state(MyState)`.
+    """
 
     settings: ServiceSettings
     topics: TopicNames
@@ -49,7 +55,23 @@ class Runtime:
     rpc: RpcClient | None = None
     relay: OutboxRelay | None = None
     consumers: list[EventConsumer] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
+    state: StateT = None  # type: ignore[assignment]  # set from ServiceDefinition.state before anything runs
+    extras: dict[str, Any] = field(default_factory=dict)  # deprecated: use `state`; goes once services moved
+
+
+def runtime_state(kind: type[StateT]) -> Callable[[Request], StateT]:
+    """A FastAPI dependency returning the service's state, for an alias in the service's deps.py:
+
+        MlStateDep = Annotated[MlState, Depends(runtime_state(MlState))]
+    """
+
+    def dependency(request: Request) -> StateT:
+        state = request.app.state.runtime.state
+        if not isinstance(state, kind):
+            raise TypeError(f"the runtime holds {type(state).__name__}, not {kind.__name__}")
+        return state
+
+    return dependency
 
 
 @dataclass
@@ -61,11 +83,11 @@ class ConsumerSpec:
     max_records: int = 500
 
 
-Hook = Callable[[Runtime], Awaitable[None]]
+Hook = Callable[[Runtime[Any]], Awaitable[None]]
 
 
 @dataclass
-class ServiceDefinition:
+class ServiceDefinition(Generic[StateT]):
     name: str
     settings: ServiceSettings
     migrations_dir: Path
@@ -77,6 +99,7 @@ class ServiceDefinition:
     background: list[Hook] = field(default_factory=list)  # long-running loops, cancelled on stop
     on_shutdown: list[Hook] = field(default_factory=list)
     description: str = ""
+    state: StateT = None  # type: ignore[assignment]  # the service's typed state, as `runtime.state`
 
 
 def create_service(defn: ServiceDefinition) -> FastAPI:
@@ -87,8 +110,8 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
     # Never started: it only describes the service's topics for /asyncapi.json (event consumers run their own
     # aiokafka loops, RPC servers run on `broker`).
     docs = KafkaBroker(s.kafka_bootstrap, logger=None)
-    runtime = Runtime(
-        settings=s, topics=topics, broker=broker,
+    runtime: Runtime[Any] = Runtime(
+        settings=s, topics=topics, broker=broker, state=defn.state,
         verifier=TokenVerifier(secret=s.jwt_secret, algorithm=s.jwt_algorithm, jwks_url=s.jwks_url,
                                audience=s.jwt_audience),
     )

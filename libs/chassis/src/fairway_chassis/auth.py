@@ -83,7 +83,12 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 def require_roles(*roles: str):  # noqa: ANN201
-    """Dependency: the caller must hold one of `roles` (admin holds all)."""
+    """Dependency: the caller must hold one of `roles` (admin holds all). Name it once per role set in the
+    service's deps.py and use the alias in endpoints:
+
+        Reader = Annotated[Principal, require_roles("staff", "marketer", "analyst")]
+        async def get_thing(principal: Reader) -> ThingOut: ...
+    """
 
     async def check(principal: CurrentPrincipal) -> Principal:
         if not principal.has(*roles):
