@@ -46,7 +46,7 @@ test-e2e: install
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 bench: install ## print throughput and latency figures for this machine
-	$(PY) -m fairway_cli.bench
+	$(PY) -m fairway_bench
 
 lint: install
 	$(VENV)/bin/ruff check libs services tools tests

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fairway_cli.infra import port_open
+from fairway_localinfra import port_open
 
 FAIRWAY = str(Path(sys.executable).parent / "fairway")
 

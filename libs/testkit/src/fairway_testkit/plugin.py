@@ -25,9 +25,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from fairway_chassis.settings import ServiceSettings
-from fairway_cli.infra import EmbeddedPostgres, free_port, port_open, start_tansu
 from fairway_events.catalogue import TopicNames
 from fairway_events.kafka import create_topics, make_producer
+from fairway_localinfra import EmbeddedPostgres, free_port, port_open, start_tansu
 from fairway_testkit.helpers import TEST_JWT_SECRET
 
 S = TypeVar("S", bound=ServiceSettings)

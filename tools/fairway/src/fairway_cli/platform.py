@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from fairway_cli import config
-from fairway_cli.infra import EmbeddedPostgres, port_open, start_tansu, wait_port
+from fairway_localinfra import EmbeddedPostgres, port_open, start_tansu, wait_port
 
 _OFFSET = int(os.environ.get("FAIRWAY_PORT_OFFSET", "0"))  # shifts every service port, e.g. for a second platform
 SERVICES: dict[str, int] = {

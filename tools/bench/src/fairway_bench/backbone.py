@@ -1,29 +1,26 @@
-"""`make bench`: the backbone's own figures, then every service's benchmark, each in its own process.
+"""`python -m fairway_bench.backbone`: the backbone's own figures (libs/events).
 
-Backbone figures: outbox relay throughput (committed rows -> acknowledged by the broker) and inbox-consumer
+Figures: outbox relay throughput (committed rows -> acknowledged by the broker) and inbox-consumer
 throughput (broker -> de-duplicated and committed in PostgreSQL). Target: >= 20,000 events/s each.
 """
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import subprocess
-import sys
+import os
 import time
 from datetime import UTC, datetime
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+from fairway_bench.benchkit import bench_env, report
 from fairway_chassis.gc_tuning import tune_gc
-from fairway_cli.benchkit import bench_env, report
 from fairway_events import Delivery, EventConsumer, OutboxRelay, TopicNames, event_tables, outbox, registry
 from fairway_events.contracts.messaging_out import Recipient, SendRequested
 from fairway_events.envelope import upstream_wire
 from fairway_events.kafka import create_topics, make_producer
 
-SERVICES = ["identity", "timeline", "segmentation", "ml-scoring", "ai-gateway"]
-N = 100_000
+N = int(os.environ.get("FAIRWAY_BENCH_BACKBONE_EVENTS", "100000"))  # smaller to check the wiring only
 
 
 async def bench_backbone() -> None:
@@ -96,19 +93,5 @@ async def bench_backbone() -> None:
         await engine.dispose()
 
 
-def main() -> None:
-    print("== backbone (libs/events)", flush=True)
-    asyncio.run(bench_backbone())
-    for svc in SERVICES:
-        module = f"fairway_{svc.replace('-', '_')}.bench"
-        if importlib.util.find_spec(module) is None:
-            print(f"== {svc}: no benchmark yet", flush=True)
-            continue
-        print(f"== {svc}", flush=True)
-        rc = subprocess.call([sys.executable, "-m", module])
-        if rc:
-            print(f"BENCH {svc}: benchmark exited with code {rc}", flush=True)
-
-
 if __name__ == "__main__":
-    main()
+    asyncio.run(bench_backbone())

@@ -1,5 +1,5 @@
 """Identity benchmark: a realistic upstream mix through the real service (its own process, its consumer, real
-PostgreSQL, real broker). Run: python -m fairway_identity.bench
+PostgreSQL, real broker). Run: python -m fairway_bench.identity
 
 Prints:
 - drain throughput: a backlog of events consumed as fast as the service can (events/s to committed rows);
@@ -34,11 +34,11 @@ from pathlib import Path
 
 import asyncpg
 
-from fairway_cli.benchkit import bench_env, percentile, report, wait_http
-from fairway_cli.infra import free_port
+from fairway_bench.benchkit import bench_env, percentile, report, wait_http
 from fairway_events.catalogue import TopicNames
 from fairway_events.envelope import upstream_wire
 from fairway_events.kafka import create_topics, make_producer
+from fairway_localinfra import free_port
 
 TENANT = "bench-club"
 SCALE = float(os.environ.get("FAIRWAY_BENCH_SCALE", "1.0"))

@@ -1,4 +1,4 @@
-"""ml-scoring benchmarks (`python -m fairway_ml_scoring.bench`): print figures, never assert.
+"""ml-scoring benchmarks (`python -m fairway_bench.ml_scoring`): print figures, never assert.
 
 1. feature read alone: Feast online store (sqlite) get_online_features for one member, 50,000 members stored.
 2. online churn prediction including the feature read (the service's micro-batching predictor: online read +
@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fairway_bench.benchkit import bench_env, percentile, report
 from fairway_chassis.gc_tuning import tune_gc
-from fairway_cli.benchkit import bench_env, percentile, report
 
 ONLINE_MEMBERS = 50_000
 PACED_SECONDS = 5.0

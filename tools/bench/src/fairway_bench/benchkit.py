@@ -15,7 +15,7 @@ from pathlib import Path
 
 import asyncpg
 
-from fairway_cli.infra import EmbeddedPostgres, free_port, port_open, start_tansu
+from fairway_localinfra import EmbeddedPostgres, free_port, port_open, start_tansu
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""`python -m fairway_timeline.bench`: activities/s from upstream events to committed rows, and the latency of a
+"""`python -m fairway_bench.timeline`: activities/s from upstream events to committed rows, and the latency of a
 timeline page for a profile with 10,000 activities. Prints figures; asserts nothing.
 
 1. A running timeline learns N_PROFILES profiles from crm.identity (as identity would announce them).
@@ -23,8 +23,8 @@ import httpx
 from asgi_lifespan import LifespanManager
 from sqlalchemy import func, select, text
 
+from fairway_bench.benchkit import bench_env, percentile, report
 from fairway_chassis.gc_tuning import tune_gc
-from fairway_cli.benchkit import bench_env, percentile, report
 from fairway_events import TopicNames, registry
 from fairway_events.contracts.identity import Attributes, Consent, Identities, ProfileCreated, ProfileSnapshot
 from fairway_events.envelope import new_event_id, upstream_wire

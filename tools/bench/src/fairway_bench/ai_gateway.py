@@ -1,4 +1,4 @@
-"""python -m fairway_ai_gateway.bench: the latency the gateway adds to an LLM call.
+"""python -m fairway_bench.ai_gateway: the latency the gateway adds to an LLM call.
 
 The same local fake provider (its own process, so its CPU is not the gateway's) is called two ways at a fixed
 arrival rate (open loop: requests start on schedule whether or not earlier ones finished):
@@ -45,8 +45,8 @@ from fairway_ai_gateway.operations import OPERATIONS, Context, Prompt
 from fairway_ai_gateway.provider.client import make_sdk
 from fairway_ai_gateway.settings import Settings
 from fairway_ai_gateway.sql import HotPool
+from fairway_bench.benchkit import bench_env, percentile, report, wait_http
 from fairway_chassis.db import make_engine, make_sessionmaker, migrate
-from fairway_cli.benchkit import bench_env, percentile, report, wait_http
 from fairway_events import utcnow
 
 RATES = [float(r) for r in os.environ.get("FAIRWAY_BENCH_RATES", "25,500").split(",")]
@@ -210,7 +210,7 @@ class Replica:
 
 
 class WorkerProcess:
-    """A Replica in a process of its own (`python -m fairway_ai_gateway.bench worker`), driven by JSON lines."""
+    """A Replica in a process of its own (`python -m fairway_bench.ai_gateway worker`), driven by JSON lines."""
 
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
@@ -220,7 +220,7 @@ class WorkerProcess:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "fairway_ai_gateway.bench",
+            "fairway_bench.ai_gateway",
             "worker",
             json.dumps(spec),
             stdin=asyncio.subprocess.PIPE,

@@ -1,4 +1,4 @@
-"""Segmentation benchmark: `python -m fairway_segmentation.bench`.
+"""Segmentation benchmark: `python -m fairway_bench.segmentation`.
 
 1. Bulk-loads a read model of N profiles (default 1,000,000; FAIRWAY_BENCH_SEG_PROFILES) with COPY.
 2. Creates a typical dynamic segment ("Gold members who haven't played in 30 days", synced to Messaging):
@@ -24,8 +24,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from fairway_bench.benchkit import bench_env, percentile, report
 from fairway_chassis.gc_tuning import tune_gc
-from fairway_cli.benchkit import bench_env, percentile, report
 from fairway_events import registry
 from fairway_events.contracts.timeline import TimelineCountersUpdated
 from fairway_events.envelope import decode_raw
