@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer
 
+from fairway_chassis import ManualClock
 from fairway_testkit import auth_headers, run_service, wait_for
 from fairway_timeline.app import create_app
-from fairway_timeline.clock import ManualClock
 from fairway_timeline.settings import Settings
 
 

@@ -12,7 +12,7 @@ from fairway_chassis import Unprocessable
 from fairway_events import registry
 from fairway_events.contracts.upstream import UPSTREAM_TOPICS
 from fairway_timeline.activities.catalogue import KINDS, UPSTREAM, ActivityType, Category, describe
-from fairway_timeline.activities.service import decode_cursor, encode_cursor, parse_bound, parse_list
+from fairway_timeline.activities.service import TIMELINE_CURSOR, parse_bound, parse_list
 from fairway_timeline.identity_map.keys import keys_from_hints, keys_from_lists, normalise
 from fairway_timeline.settings import Settings
 
@@ -166,10 +166,10 @@ def test_payload_keeps_no_names_or_birth_dates() -> None:
 
 def test_cursors_round_trip_and_reject_junk() -> None:
     at, activity_id = datetime(2025, 1, 2, 3, 4, 5, 678, tzinfo=UTC), uuid.uuid4()
-    assert decode_cursor(encode_cursor(at, activity_id)) == (at, activity_id)
-    for junk in ("abc", "W10", encode_cursor(at, activity_id)[:-3]):
+    assert TIMELINE_CURSOR.decode(TIMELINE_CURSOR.encode((at, activity_id))) == (at, activity_id)
+    for junk in ("abc", "W10", TIMELINE_CURSOR.encode((at, activity_id))[:-3]):
         with pytest.raises(Unprocessable):
-            decode_cursor(junk)
+            TIMELINE_CURSOR.decode(junk)
 
 
 def test_query_parsing() -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from uuid_utils.compat import uuid7
 
+from fairway_chassis import ManualClock
 from fairway_chassis.db import migrate
 from fairway_events import Delivery, registry
 from fairway_events.contracts.identity import ProfileCreated
@@ -19,7 +20,6 @@ from fairway_testkit import TEST_JWT_SECRET, upstream_event
 from fairway_timeline.activities.models import NewActivity
 from fairway_timeline.activities.repository import ActivityRepository
 from fairway_timeline.app import MIGRATIONS
-from fairway_timeline.clock import ManualClock
 from fairway_timeline.counters.repository import CountersRepository
 from fairway_timeline.counters.service import sweep_once
 from fairway_timeline.db import activities, activity_key_waits

@@ -6,35 +6,35 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fairway_chassis import NotFound, require_roles
-from fairway_timeline.clock import Clock
+from fairway_chassis import Clock, NotFound, Principal, require_roles, runtime_state
 from fairway_timeline.identity_map.repository import ProfileRepository
+from fairway_timeline.state import TimelineState
+
+StateDep = Annotated[TimelineState, Depends(runtime_state(TimelineState))]
 
 
-async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
+async def _read_session(state: StateDep) -> AsyncIterator[AsyncSession]:
     """A session on the read pool: autocommit, so a read costs its statements and nothing else (no BEGIN,
     no COMMIT, and a one-statement pre-ping). Each statement sees its own consistent snapshot."""
-    async with request.app.state.runtime.extras[READ_SESSIONS]() as session:
+    assert state.read_sessions is not None
+    async with state.read_sessions() as session:
         yield session
 
 
+def _clock(state: StateDep) -> Clock:
+    return state.clock
+
+
 ReadSessionDep = Annotated[AsyncSession, Depends(_read_session)]
-READ_SESSIONS = "read_sessionmaker"
-
-
-def _clock(request: Request) -> Clock:
-    return request.app.state.runtime.extras["clock"]
-
-
 ClockDep = Annotated[Clock, Depends(_clock)]
 ProfileIdPath = Annotated[str, Path(min_length=1, max_length=64, description="A profile id from identity")]
 
 # Staff read and write notes; analysts read what happened but do not write about people.
-Reader = require_roles("staff", "marketer", "analyst")
-Writer = require_roles("staff", "marketer")
+Reader = Annotated[Principal, require_roles("staff", "marketer", "analyst")]
+Writer = Annotated[Principal, require_roles("staff", "marketer")]
 
 
 async def live_profile(session: AsyncSession, tenant_id: str, profile_id: str) -> str:

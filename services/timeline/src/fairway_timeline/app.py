@@ -6,24 +6,33 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from fairway_chassis import ConsumerSpec, Runtime, ServiceDefinition, create_service, serve
+from fairway_chassis import (
+    Clock,
+    ConsumerSpec,
+    Runtime,
+    ServiceDefinition,
+    SystemClock,
+    create_service,
+    periodic,
+    serve,
+)
 from fairway_timeline.activities.endpoints import router as timeline_router
-from fairway_timeline.api import READ_SESSIONS
-from fairway_timeline.clock import Clock, SystemClock
-from fairway_timeline.counters.service import sweep_forever
+from fairway_timeline.counters.service import sweep_once
 from fairway_timeline.ingest.handler import HANDLED, TOPICS, TimelineIngest
 from fairway_timeline.notes.endpoints import router as notes_router
 from fairway_timeline.settings import Settings
+from fairway_timeline.state import TimelineState
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-READ_ENGINE = "read_engine"
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
     clock = clock or SystemClock()
 
-    async def open_read_pool(runtime: Runtime) -> None:
+    state = TimelineState(clock=clock)
+
+    async def open_read_pool(runtime: Runtime[TimelineState]) -> None:
         engine = create_async_engine(
             settings.service_database_url,
             pool_size=settings.db_pool_size,
@@ -31,24 +40,23 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             pool_pre_ping=True,
             isolation_level="AUTOCOMMIT",
         )
-        runtime.extras[READ_ENGINE] = engine
-        runtime.extras[READ_SESSIONS] = async_sessionmaker(engine, expire_on_commit=False)
+        runtime.state.read_engine = engine
+        runtime.state.read_sessions = async_sessionmaker(engine, expire_on_commit=False)
 
-    async def close_read_pool(runtime: Runtime) -> None:
-        if READ_ENGINE in runtime.extras:
-            await runtime.extras[READ_ENGINE].dispose()
+    async def close_read_pool(runtime: Runtime[TimelineState]) -> None:
+        if runtime.state.read_engine is not None:
+            await runtime.state.read_engine.dispose()
 
-    async def sweep(runtime: Runtime) -> None:
+    async def sweep(runtime: Runtime[TimelineState]) -> None:
         assert runtime.sessionmaker is not None
-        await sweep_forever(
+        await sweep_once(
             runtime.sessionmaker,
             clock,
-            settings.sweep_interval_seconds,
             pending_ttl=timedelta(hours=settings.pending_ttl_hours),
             erased_key_retention=timedelta(days=settings.erased_key_retention_days),
         )
 
-    app = create_service(
+    return create_service(
         ServiceDefinition(
             name="timeline",
             settings=settings,
@@ -66,11 +74,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             ],
             on_startup=[open_read_pool],
             on_shutdown=[close_read_pool],
-            background=[sweep],
+            background=[periodic("counter-sweep", settings.sweep_interval_seconds, sweep, run_at_start=True)],
+            state=state,
         )
     )
-    app.state.runtime.extras["clock"] = clock  # endpoints read "now" from the same clock as the consumer
-    return app
 
 
 def main() -> None:

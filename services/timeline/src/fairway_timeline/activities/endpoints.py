@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from fairway_chassis import Principal, Unprocessable
+from fairway_chassis import Unprocessable
 from fairway_timeline.activities.catalogue import ActivityType, Category
 from fairway_timeline.activities.repository import TimelineQuery
 from fairway_timeline.activities.schemas import CountersOut, TimelinePage
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1/customers", tags=["timeline"])
 async def get_timeline(
     profile_id: ProfileIdPath,
     session: ReadSessionDep,
-    principal: Principal = Reader,
+    principal: Reader,
     categories: Annotated[
         list[str] | None, Query(description="BOOKING,GOLF,... (comma-separated or repeated)")
     ] = None,
@@ -54,7 +54,7 @@ async def get_timeline(
 
 @router.get("/{profile_id}/counters", response_model=CountersOut)
 async def get_counters(
-    profile_id: ProfileIdPath, session: ReadSessionDep, principal: Principal = Reader
+    profile_id: ProfileIdPath, session: ReadSessionDep, principal: Reader
 ) -> CountersOut:
     """The counters last published on crm.timeline for this profile."""
     live = await live_profile(session, principal.tenant_id, profile_id)

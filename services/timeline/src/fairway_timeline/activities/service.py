@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
+from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fairway_chassis import NotFound, Unprocessable
+from fairway_chassis import CursorCodec, NotFound, Unprocessable, paginate
 from fairway_timeline.activities.catalogue import ActivityType, Category
 from fairway_timeline.activities.repository import ActivityRepository, TimelineQuery
 from fairway_timeline.activities.schemas import ActivityOut, TimelinePage
 from fairway_timeline.api import utc
 
-
-def encode_cursor(occurred_at: datetime, activity_id: uuid.UUID) -> str:
-    raw = json.dumps([occurred_at.isoformat(), str(activity_id)], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, activity_id = json.loads(raw)
-        return utc(datetime.fromisoformat(at)), uuid.UUID(activity_id)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        raise Unprocessable("not a cursor this API returned", field="query.cursor") from None
+# The keyset of the timeline: (occurredAt, activity id) of the last activity on the page.
+TIMELINE_CURSOR: CursorCodec[tuple[datetime, uuid.UUID]] = CursorCodec(
+    tuple[AwareDatetime, uuid.UUID], field="query.cursor"
+)
 
 
 def parse_list(
@@ -71,11 +60,11 @@ def parse_bound(value: str | None, field: str, *, end: bool) -> datetime | None:
 async def timeline_page(
     session: AsyncSession, query: TimelineQuery, *, limit: int, cursor: str | None
 ) -> TimelinePage:
-    after = decode_cursor(cursor) if cursor else None
+    after = TIMELINE_CURSOR.decode(cursor)
     result = await ActivityRepository(session).timeline(query, limit + 1, after)
     if result.profile_id is None or result.status == "ERASED":
         raise NotFound(f"no customer {query.profile_id!r}")
-    rows, more = result.items[:limit], len(result.items) > limit
+    page = paginate(result.items, limit, TIMELINE_CURSOR, key=lambda r: (r.occurred_at, r.id))
     # model_construct: the rows come from our own table, already typed; validating 50 of them again on every
     # page would be most of the request's CPU.
     return TimelinePage.model_construct(
@@ -93,8 +82,8 @@ async def timeline_page(
                 recordedAt=r.recorded_at,
                 payload=r.payload,
             )
-            for r in rows
+            for r in page.items
         ],
         total=result.total,
-        nextCursor=encode_cursor(rows[-1].occurred_at, rows[-1].id) if more else None,
+        nextCursor=page.next_cursor,
     )

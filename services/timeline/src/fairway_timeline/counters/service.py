@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -10,10 +9,10 @@ import structlog
 from prometheus_client import Gauge
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from fairway_chassis import Clock
 from fairway_events import outbox, registry
 from fairway_events.contracts.timeline import TimelineCountersUpdated
 from fairway_timeline.activities.repository import ActivityRepository
-from fairway_timeline.clock import Clock
 from fairway_timeline.counters.repository import EMPTY, CountersRepository, ProfileRef
 from fairway_timeline.identity_map.repository import ProfileRepository
 from fairway_timeline.locks import lock_tenants
@@ -93,26 +92,7 @@ async def sweep_once(
         await ProfileRepository(session).purge_erased(now - erased_key_retention)
     if purged:
         log.info("purged pending activities whose keys identity never announced", count=purged)
+    if published:
+        log.info("republished counters whose windows moved", count=published)
     return published
 
-
-async def sweep_forever(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    clock: Clock,
-    interval: float,
-    *,
-    pending_ttl: timedelta,
-    erased_key_retention: timedelta,
-) -> None:
-    while True:
-        try:
-            published = await sweep_once(
-                sessionmaker, clock, pending_ttl=pending_ttl, erased_key_retention=erased_key_retention
-            )
-            if published:
-                log.info("republished counters whose windows moved", count=published)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # the database may be away; the next round tries again
-            log.exception("counter sweep failed")
-        await asyncio.sleep(interval)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fairway_chassis import Clock
 from fairway_events import Delivery, Envelope, registry
 from fairway_events.contracts.upstream import UPSTREAM_TOPICS
 from fairway_timeline.activities.catalogue import UPSTREAM
-from fairway_timeline.clock import Clock
 from fairway_timeline.counters import service as counters
 from fairway_timeline.ingest import upstream
 from fairway_timeline.ingest.identity import IDENTITY_EVENTS, IdentitySync

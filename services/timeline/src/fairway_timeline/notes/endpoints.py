@@ -4,7 +4,7 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from fairway_chassis import Principal, SessionDep
+from fairway_chassis import SessionDep
 from fairway_timeline.api import ClockDep, ProfileIdPath, Reader, Writer, live_profile
 from fairway_timeline.locks import lock_tenants
 from fairway_timeline.notes import service
@@ -30,7 +30,7 @@ def _out(note: Note) -> NoteOut:
 
 @router.get("/{profile_id}/notes", response_model=NoteList)
 async def list_notes(
-    profile_id: ProfileIdPath, session: SessionDep, principal: Principal = Reader
+    profile_id: ProfileIdPath, session: SessionDep, principal: Reader
 ) -> NoteList:
     """Pinned notes first, then newest first; other people's private notes are not shown."""
     live = await live_profile(session, principal.tenant_id, profile_id)
@@ -44,7 +44,7 @@ async def add_note(
     body: NoteIn,
     session: SessionDep,
     clock: ClockDep,
-    principal: Principal = Writer,
+    principal: Writer,
 ) -> NoteOut:
     # Lock before looking the profile up, so an erasure cannot slip in between.
     await lock_tenants(session, [principal.tenant_id])
@@ -59,7 +59,7 @@ async def change_note(
     body: NotePatch,
     session: SessionDep,
     clock: ClockDep,
-    principal: Principal = Writer,
+    principal: Writer,
 ) -> NoteOut:
     await lock_tenants(session, [principal.tenant_id])
     live = await live_profile(session, principal.tenant_id, profile_id)
@@ -70,7 +70,7 @@ async def change_note(
 
 @router.delete("/{profile_id}/notes/{note_id}", status_code=204)
 async def delete_note(
-    profile_id: ProfileIdPath, note_id: uuid.UUID, session: SessionDep, principal: Principal = Writer
+    profile_id: ProfileIdPath, note_id: uuid.UUID, session: SessionDep, principal: Writer
 ) -> Response:
     await lock_tenants(session, [principal.tenant_id])
     live = await live_profile(session, principal.tenant_id, profile_id)
