@@ -21,14 +21,16 @@ from fairway_chassis.errors import (
     error_responses,
     field_errors,
 )
+from fairway_chassis.jobs import JobRegistry, Jobs, create_procrastinate_schema_op
 from fairway_chassis.pagination import CursorCodec, Page, paginate
 from fairway_chassis.periodic import periodic, run_every
 from fairway_chassis.settings import ServiceSettings
 
 __all__ = [
     "API_ERRORS", "BadRequest", "Clock", "Conflict", "ConsumerSpec", "CurrentPrincipal", "CursorCodec", "ErrorBody",
-    "FairwayError", "FieldError", "Forbidden", "ManualClock", "NotFound", "Page", "PayloadTooLarge", "Principal",
-    "Runtime", "ServiceDefinition", "ServiceSettings", "ServiceUnavailable", "SessionDep", "SystemClock",
-    "Unauthorized", "Unprocessable", "ValidationErrorBody", "create_service", "error_responses", "field_errors",
-    "issue_token", "make_metadata", "paginate", "periodic", "require_roles", "run_every", "runtime_state", "serve",
+    "FairwayError", "FieldError", "Forbidden", "JobRegistry", "Jobs", "ManualClock", "NotFound", "Page",
+    "PayloadTooLarge", "Principal", "Runtime", "ServiceDefinition", "ServiceSettings", "ServiceUnavailable",
+    "SessionDep", "SystemClock", "Unauthorized", "Unprocessable", "ValidationErrorBody",
+    "create_procrastinate_schema_op", "create_service", "error_responses", "field_errors", "issue_token",
+    "make_metadata", "paginate", "periodic", "require_roles", "run_every", "runtime_state", "serve",
 ]

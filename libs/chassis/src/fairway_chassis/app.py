@@ -23,6 +23,7 @@ from fairway_chassis.auth import TokenVerifier
 from fairway_chassis.db import ensure_database, make_engine, make_sessionmaker, migrate
 from fairway_chassis.errors import install_error_handlers
 from fairway_chassis.gc_tuning import tune_gc
+from fairway_chassis.jobs import JobRegistry, Jobs
 from fairway_chassis.logging import configure_logging
 from fairway_chassis.observability import TracingMiddleware, configure_tracing, metrics_endpoint
 from fairway_chassis.settings import ServiceSettings
@@ -54,6 +55,7 @@ class Runtime(Generic[StateT]):
     producer: AIOKafkaProducer | None = None
     rpc: RpcClient | None = None
     relay: OutboxRelay | None = None
+    jobs: Jobs | None = None  # when the service declares a JobRegistry
     consumers: list[EventConsumer] = field(default_factory=list)
     state: StateT = None  # type: ignore[assignment]  # set from ServiceDefinition.state before anything runs
     extras: dict[str, Any] = field(default_factory=dict)  # deprecated: use `state`; goes once services moved
@@ -98,6 +100,7 @@ class ServiceDefinition(Generic[StateT]):
     on_startup: list[Hook] = field(default_factory=list)
     background: list[Hook] = field(default_factory=list)  # long-running loops, cancelled on stop
     on_shutdown: list[Hook] = field(default_factory=list)
+    jobs: JobRegistry[Any] | None = None  # durable tasks; the chassis runs their worker in the lifespan
     description: str = ""
     state: StateT = None  # type: ignore[assignment]  # the service's typed state, as `runtime.state`
 
@@ -128,6 +131,8 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
         server.attach(broker)
         server.attach(docs)
     _document_publications(docs, topics, defn.name)
+    if defn.jobs is not None:
+        runtime.jobs = defn.jobs.bind(runtime)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -148,6 +153,8 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
             server.producer = runtime.producer
         tasks: list[asyncio.Task[None]] = []
         try:
+            if runtime.jobs is not None:
+                await runtime.jobs.open()
             if defn.rpc_client:
                 runtime.rpc = RpcClient(s.kafka_bootstrap, runtime.producer, topics)
                 await runtime.rpc.start()
@@ -161,6 +168,8 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
             if s.run_relay:
                 runtime.relay = OutboxRelay(runtime.engine, runtime.producer, topics, service=defn.name)
                 tasks.append(asyncio.create_task(runtime.relay.run(), name=f"{defn.name}-relay"))
+            if runtime.jobs is not None and s.run_jobs_worker:
+                tasks.append(asyncio.create_task(runtime.jobs.run_worker(), name=f"{defn.name}-jobs"))
             tasks += [asyncio.create_task(b(runtime), name=f"{defn.name}-bg") for b in defn.background]
             log.info("service started", port=s.port, database=s.db_name, topic_prefix=s.topic_prefix)
             yield
@@ -175,6 +184,8 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
             for hook in defn.on_shutdown:
                 await hook(runtime)
             await broker.stop()
+            if runtime.jobs is not None:
+                await runtime.jobs.close()
             if runtime.rpc:
                 await runtime.rpc.stop()
             await runtime.producer.stop()

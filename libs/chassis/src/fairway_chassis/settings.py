@@ -40,6 +40,14 @@ class ServiceSettings(BaseSettings):
     tenants: list[str] | None = None  # when set, events of other tenants are dead-lettered
     run_relay: bool = True
     consumer_max_attempts: int = Field(default=3, ge=1, le=20)
+    # Durable jobs (procrastinate; fairway_chassis.jobs), for services that declare a JobRegistry.
+    run_jobs_worker: bool = True
+    jobs_concurrency: int = Field(default=4, ge=1, le=64)
+    jobs_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    # A worker silent this long is dead: its running jobs go back to the queue.
+    jobs_stalled_seconds: float = Field(default=30.0, gt=0)
+    jobs_poll_seconds: float = Field(default=5.0, gt=0)  # safety net behind LISTEN/NOTIFY
+    jobs_shutdown_seconds: float = Field(default=10.0, ge=0)  # running jobs get this long to finish on stop
 
     @classmethod
     def settings_customise_sources(
@@ -87,6 +95,8 @@ class ServiceSettings(BaseSettings):
                     "jwt_secret must be set to a random value of at least 32 characters "
                     "(FAIRWAY_JWT_SECRET), or configure jwks_url for RS256"
                 )
+        if self.jobs_stalled_seconds <= self.jobs_heartbeat_seconds:
+            raise ValueError("jobs_stalled_seconds must exceed jobs_heartbeat_seconds")
         if self.port == 0:
             self.port = self.default_port
         return self
