@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -14,11 +15,13 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client import Counter, Gauge
+from pydantic import BaseModel
 from sqlalchemy import MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from fairway_events.catalogue import TopicNames
 from fairway_events.envelope import Envelope
+from fairway_events.outbox_sql import Sql, insert_from_json, insert_from_select, specs_of
 from fairway_events.registry import EventRegistry, registry
 from fairway_events.tables import OUTBOX, OUTBOX_CHANNEL, OUTBOX_TRIGGER, event_tables
 from fairway_events.tracing import current_trace_headers
@@ -68,10 +71,56 @@ class Outbox:
         await self.append_many(session, events)
 
     async def append_many(self, session: AsyncSession, events: Sequence[Envelope]) -> None:
-        if not events:
-            return
+        """Many envelopes in one statement, in the given order (their ids follow it)."""
+        if events:
+            await session.execute(text(self.insert_json_sql("outbox")), {"outbox": self.json_rows(events)})
+
+    def insert_json_sql(self, param: str) -> str:
+        """The statement `append_many` runs, reading its rows from the JSON bound to `:param` (`json_rows`): for a
+        repository that writes its state and its events in one statement (`WITH o AS (<this>) ...`)."""
+        return insert_from_json(self.table.name, param)
+
+    def json_rows(self, events: Sequence[Envelope]) -> str:
         trace_headers = current_trace_headers()
-        await session.execute(self.table.insert(), [self.row(e, trace_headers=trace_headers) for e in events])
+        return orjson.dumps([self.row(e, trace_headers=trace_headers) for e in events]).decode()
+
+    async def append_select(
+        self,
+        session: AsyncSession,
+        *,
+        event: type[BaseModel] | Mapping[str, type[BaseModel]],
+        rows: str,
+        order_by: str,
+        payload: Mapping[str, Any],
+        tenant_id: str,
+        aggregate_id: str | Sql,
+        occurred_at: datetime,
+        source: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> int:
+        """One event per row of the SELECT `rows`, built by PostgreSQL: for changes too big to ship through Python
+        (a segment refresh moving 100,000 people). Returns the events written.
+
+        `payload` is the payload as a document whose `Sql` values are per-row expressions over the columns of
+        `rows`; the envelope (UUIDv7 ids ascending in `order_by` order, type, version, tenant, time, source) and the
+        headers (routing facts, current trace) are the ones `append` writes. `event` is a payload model, or
+        {SQL condition: model} to choose per row (the models must share topic and version). `params` binds the
+        SELECT's own parameters. The payload is not validated per row: the caller's test decodes what it writes.
+        """
+        sql, bound = insert_from_select(
+            self.table.name,
+            rows=rows,
+            order_by=order_by,
+            specs=specs_of(self.registry, event),
+            tenant_id=tenant_id,
+            aggregate_id=aggregate_id,
+            occurred_at=occurred_at,
+            source=source,
+            payload=payload,
+            headers=current_trace_headers(),
+        )
+        res = await session.execute(text(sql), {**(params or {}), **bound})
+        return int(res.rowcount or 0)  # type: ignore[attr-defined]
 
 
 outbox = Outbox()

@@ -14,7 +14,7 @@ import structlog
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fairway_events import Delivery, Envelope, Retryable, new_event_id, utcnow
+from fairway_events import Delivery, Envelope, Retryable, new_event_id, outbox, utcnow
 from fairway_events.contracts.identity import Identities, ProfileMergeCandidate, ProfileUpdated
 from fairway_events.contracts.upstream import UPSTREAM_TOPICS
 from fairway_events.registry import registry
@@ -178,7 +178,7 @@ class ResolveBatch:
                             engine.now,
                         )
                     )
-        await repo.append_outbox(extra)
+        await outbox.append_many(session, extra)
 
     async def _shared_values(
         self, repo: ResolutionRepository, session: AsyncSession, engine: BatchResolver

@@ -11,7 +11,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fairway_events import Envelope, outbox
-from fairway_events.tracing import current_trace_headers
 from fairway_identity.jsonutil import dumps
 from fairway_identity.profiles.models import LiveProfile
 from fairway_identity.profiles.repository import PROFILE_UPSERT, profile_rows
@@ -24,17 +23,6 @@ _LOG_INSERT = """
       FROM ROWS FROM (json_to_recordset(CAST(:log AS json))
            AS (t text, e text, k text, s text, ty text, o timestamptz, p uuid, st text, d jsonb, b text))
            WITH ORDINALITY AS x(t, e, k, s, ty, o, p, st, d, b, n)
-     ORDER BY x.n
-"""
-# The rows `outbox.append` would write (built by `outbox.row`, so the format is the core's), from one JSON
-# document: a batch produces hundreds, and a multi-row VALUES insert costs a new plan for every batch size.
-_OUTBOX_INSERT = """
-    INSERT INTO event_outbox (event_id, tenant_id, topic, key, event_type, version, occurred_at, body, headers)
-    SELECT x.event_id, x.tenant_id, x.topic, x.key, x.event_type, x.version, x.occurred_at, x.body, x.headers
-      FROM ROWS FROM (json_to_recordset(CAST(:outbox AS json))
-           AS (event_id text, tenant_id text, topic text, key text, event_type text, version int,
-               occurred_at timestamptz, body text, headers jsonb))
-           WITH ORDINALITY AS x(event_id, tenant_id, topic, key, event_type, version, occurred_at, body, headers, n)
      ORDER BY x.n
 """
 _KEYS_INSERT = """
@@ -50,7 +38,7 @@ _WRITE_BATCH = (
     "WITH k AS (" + _KEYS_INSERT + " RETURNING 1), "  # noqa: S608 (built from the constants above, no input)
     "p AS (" + PROFILE_UPSERT + "), "
     "l AS (" + _LOG_INSERT + " RETURNING id), "
-    "o AS (" + _OUTBOX_INSERT + ") "
+    "o AS (" + outbox.insert_json_sql("outbox") + ") "
     "SELECT (SELECT count(*) FROM k) AS keys, (SELECT array_agg(id ORDER BY id) FROM l) AS log_ids"
 )
 
@@ -73,11 +61,6 @@ def _log_rows(rows: Sequence[LogRow]) -> str:
             for r in rows
         ]
     )
-
-
-def _outbox_rows(events: Sequence[Envelope]) -> str:
-    headers = current_trace_headers()
-    return dumps([outbox.row(e, trace_headers=headers) for e in events])
 
 
 class ResolutionRepository:
@@ -132,7 +115,7 @@ class ResolutionRepository:
                     "keys": dumps([{"t": t, "k": k, "v": v, "p": p, "e": e} for (t, k, v), p, e in keys]),
                     "profiles": profile_rows(profiles),
                     "log": _log_rows(log),
-                    "outbox": _outbox_rows(events),
+                    "outbox": outbox.json_rows(events),
                 },
             )
         ).one()
@@ -144,10 +127,6 @@ class ResolutionRepository:
             return []
         res = await self.session.execute(text(_LOG_INSERT + " RETURNING id"), {"log": _log_rows(rows)})
         return sorted(res.scalars().all())
-
-    async def append_outbox(self, events: Sequence[Envelope]) -> None:
-        if events:
-            await self.session.execute(text(_OUTBOX_INSERT), {"outbox": _outbox_rows(events)})
 
     # -- conflicts: sightings, blocked values, candidates --------------------------------------------------
     async def record_sightings(self, sightings: Sequence[tuple[str, str, str, str]]) -> dict[TokenT, int]:

@@ -8,14 +8,11 @@ refresh that moves 100,000 people never ships their ids through Python.
 
 from __future__ import annotations
 
-import json
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import uuid_utils
 from sqlalchemy import (
     Boolean,
     Column,
@@ -24,7 +21,6 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    bindparam,
     func,
     or_,
     select,
@@ -35,10 +31,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fairway_events import registry
+from fairway_events import Sql, outbox
 from fairway_events.contracts.messaging_out import SegmentSyncDelta
 from fairway_events.contracts.segmentation import SegmentMemberEntered, SegmentMemberExited
-from fairway_events.tracing import current_trace_headers
 from fairway_segmentation.db import profiles, segment_members, segment_size_history, segments
 from fairway_segmentation.readmodel.fields import ELIGIBLE
 
@@ -427,116 +422,36 @@ class MembershipRepository:
     async def write_membership_events(
         self, tenant_id: str, segment_id: str, segment_name: str, at: datetime, reason: str
     ) -> int:
-        """segment.member_entered / exited for every row of seg_changes, straight into the outbox.
-
-        The body is the JSON `Envelope.to_wire()` writes, assembled from constant parts built here with
-        json.dumps and the per-row values JSON-encoded by PostgreSQL (to_json), which is far cheaper per row
-        than building objects; event ids are UUIDv7s with a counter in their random bits (RFC 9562, method 1).
-        """
-        entered = registry.spec_for(SegmentMemberEntered)
-        exited = registry.spec_for(SegmentMemberExited)
-        assert entered.topic == exited.topic and entered.version == exited.version
-        parts = _template(
-            {
-                "event_id": _ID,
-                "event_type": _TYPE,
-                "version": entered.version,
-                "tenant_id": tenant_id,
-                "occurred_at": at.isoformat(),
-                "aggregate_id": segment_id,
-                "source": SOURCE,
-                "payload": {
-                    "segmentId": segment_id,
-                    "segmentName": segment_name,
-                    "profileId": _PROFILE,
-                    "at": at.isoformat(),
-                    "reason": reason,
-                },
-            },
-            [_ID, _TYPE, _PROFILE],
-        )
-        prefix, start = _id_base()
-        res = await self.session.execute(
-            text("""
-            INSERT INTO event_outbox (event_id, tenant_id, topic, key, event_type, version, occurred_at, body, headers)
-            SELECT e.event_id, :t, :topic, :s, e.event_type, :version, :at,
-                   :p0 || to_json(e.event_id)::text || :p1 || to_json(e.event_type)::text || :p2
-                       || to_json(e.profile_id)::text || :p3,
-                   CAST(:headers AS jsonb) || jsonb_build_object('event_type', e.event_type)
-            FROM (SELECT :prefix || lpad(to_hex(:start + row_number() OVER (ORDER BY entered, profile_id)), 12, '0')
-                           AS event_id,
-                         CASE WHEN entered THEN :entered_type ELSE :exited_type END AS event_type, profile_id
-                  FROM seg_changes) AS e
-            ORDER BY e.event_id
-        """).bindparams(
-                *_text_params(
-                    "t",
-                    "topic",
-                    "s",
-                    "p0",
-                    "p1",
-                    "p2",
-                    "p3",
-                    "prefix",
-                    "entered_type",
-                    "exited_type",
-                    "headers",
-                )
-            ),
-            {
-                "t": tenant_id,
-                "s": segment_id,
+        """segment.member_entered / exited for every row of seg_changes, built by PostgreSQL into the outbox."""
+        return await outbox.append_select(
+            self.session,
+            event={"entered": SegmentMemberEntered, "NOT entered": SegmentMemberExited},
+            rows="SELECT entered, profile_id FROM seg_changes",
+            order_by="entered, profile_id",
+            payload={
+                "segmentId": segment_id,
+                "segmentName": segment_name,
+                "profileId": Sql("profile_id"),
                 "at": at,
-                "topic": entered.topic,
-                "version": entered.version,
-                "p0": parts[0],
-                "p1": parts[1],
-                "p2": parts[2],
-                "p3": parts[3],
-                "prefix": prefix,
-                "start": start,
-                "entered_type": entered.event_type,
-                "exited_type": exited.event_type,
-                "headers": json.dumps(_headers(tenant_id, entered.version)),
+                "reason": reason,
             },
+            tenant_id=tenant_id,
+            aggregate_id=segment_id,
+            occurred_at=at,
+            source=SOURCE,
         )
-        return int(res.rowcount or 0)  # type: ignore[attr-defined]
 
     async def write_sync_deltas(
         self, tenant_id: str, segment_id: str, segment_name: str, at: datetime, *, full_resync: bool
     ) -> int:
         """segment.sync.delta events for seg_changes, SYNC_CHUNK people each, in order. In a full resync the
         first chunk says fullResync (Messaging replaces its list) and later chunks add to it."""
-        spec = registry.spec_for(SegmentSyncDelta)
-        parts = _template(
-            {
-                "event_id": _ID,
-                "event_type": spec.event_type,
-                "version": spec.version,
-                "tenant_id": tenant_id,
-                "occurred_at": at.isoformat(),
-                "aggregate_id": segment_id,
-                "source": SOURCE,
-                "payload": {
-                    "segmentId": segment_id,
-                    "segmentName": segment_name,
-                    "added": _ADDED,
-                    "removed": _REMOVED,
-                    "fullResync": _FULL,
-                },
-            },
-            [_ID, _ADDED, _REMOVED, _FULL],
-        )
-        prefix, start = _id_base()
-        res = await self.session.execute(
-            text("""
-            INSERT INTO event_outbox (event_id, tenant_id, topic, key, event_type, version, occurred_at, body, headers)
-            SELECT d.event_id, :t, :topic, :s, :etype, :version, :at,
-                   :p0 || to_json(d.event_id)::text || :p1 || '[' || d.added || ']' || :p2 || '[' || d.removed || ']'
-                       || :p3 || (d.chunk = 0 AND :full)::text || :p4,
-                   CAST(:headers AS jsonb)
-            FROM (
-              SELECT chunk, :prefix || lpad(to_hex(:start + chunk), 12, '0') AS event_id,
+        return await outbox.append_select(
+            self.session,
+            event=SegmentSyncDelta,
+            # One row per chunk: its recipients and removed ids as comma-joined JSON, assembled by PostgreSQL.
+            rows="""
+              SELECT chunk,
                      COALESCE(string_agg(added, ',' ORDER BY profile_id) FILTER (WHERE entered), '') AS added,
                      COALESCE(string_agg(to_json(profile_id)::text, ',' ORDER BY profile_id)
                               FILTER (WHERE NOT entered), '') AS removed
@@ -550,66 +465,21 @@ class MembershipRepository:
                 FROM seg_changes
               ) AS x
               GROUP BY chunk
-            ) AS d
-            ORDER BY d.chunk
-        """).bindparams(
-                *_text_params("t", "topic", "s", "etype", "p0", "p1", "p2", "p3", "p4", "prefix", "headers")
-            ),
-            {
-                "t": tenant_id,
-                "s": segment_id,
-                "at": at,
-                "topic": spec.topic,
-                "etype": spec.event_type,
-                "version": spec.version,
-                "chunk": SYNC_CHUNK,
-                "full": full_resync,
-                "prefix": prefix,
-                "start": start,
-                "p0": parts[0],
-                "p1": parts[1],
-                "p2": parts[2],
-                "p3": parts[3],
-                "p4": parts[4],
-                "headers": json.dumps({**_headers(tenant_id, spec.version), "event_type": spec.event_type}),
+            """,
+            params={"chunk": SYNC_CHUNK, "full": full_resync},
+            order_by="chunk",
+            payload={
+                "segmentId": segment_id,
+                "segmentName": segment_name,
+                "added": Sql("'[' || added || ']'", json=True),
+                "removed": Sql("'[' || removed || ']'", json=True),
+                "fullResync": Sql("chunk = 0 AND :full"),
             },
+            tenant_id=tenant_id,
+            aggregate_id=segment_id,
+            occurred_at=at,
+            source=SOURCE,
         )
-        return int(res.rowcount or 0)  # type: ignore[attr-defined]
 
 
 SOURCE = "segmentation"
-# Sentinels in a JSON template: json.dumps escapes them, so the split points cannot occur in real values.
-_ID, _TYPE, _PROFILE, _ADDED, _REMOVED, _FULL = (
-    "\x01id",
-    "\x01type",
-    "\x01profile",
-    "\x01added",
-    "\x01removed",
-    "\x01full",
-)
-
-
-def _template(doc: dict[str, Any], holes: list[str]) -> list[str]:
-    """The JSON text of `doc` split around the holes (in order), each hole a JSON value filled in by SQL."""
-    rendered = json.dumps(doc, separators=(",", ":"))
-    out = []
-    for hole in holes:
-        before, rendered = rendered.split(json.dumps(hole), 1)
-        out.append(before)
-    return [*out, rendered]
-
-
-def _id_base() -> tuple[str, int]:
-    """A fresh UUIDv7's time and version bits, and a random start for a counter in its last 48 bits."""
-    u = str(uuid_utils.uuid7())
-    variant = 0x8000 | secrets.randbits(14)
-    return f"{u[:19]}{variant:04x}-", secrets.randbits(46)
-
-
-def _text_params(*names: str) -> list[Any]:
-    return [bindparam(n, type_=Text) for n in names]
-
-
-def _headers(tenant_id: str, version: int) -> dict[str, str]:
-    # What Outbox.row puts in headers: routing facts and the current trace.
-    return {**current_trace_headers(), "version": str(version), "tenant_id": tenant_id}
