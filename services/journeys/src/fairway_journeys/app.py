@@ -1,24 +1,31 @@
-"""Wiring only: which routers, consumers and background loops make up the journeys service."""
+"""Wiring only: which routers, consumers and background work make up the journeys service."""
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from fairway_chassis import ServiceDefinition, create_service, serve
+from fairway_journeys.clock import Clock, system_clock
+from fairway_journeys.definitions.endpoints import router as journeys_router
 from fairway_journeys.settings import Settings
+from fairway_journeys.state import JourneysState
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
-    return create_service(
+    state = JourneysState(settings=settings, clock=clock or system_clock)
+    app = create_service(
         ServiceDefinition(
             name="journeys",
             settings=settings,
             migrations_dir=MIGRATIONS,
-            description="Multi-step automations started by events.",
+            routers=[journeys_router],
+            description="Multi-step automations started by what members do.",
         )
     )
+    app.state.journeys = state
+    return app
 
 
 def main() -> None:

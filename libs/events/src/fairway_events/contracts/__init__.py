@@ -8,6 +8,7 @@ from fairway_events.contracts import (  # noqa: F401
     dispatch,
     identity,
     identity_commands,
+    journeys,
     messaging_out,
     scoring,
     segmentation,
