@@ -1,28 +1,24 @@
-"""What every endpoint of the service shares: the clock and the roles."""
+"""What every endpoint of the service shares: its state, the clock and the roles."""
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path
 
-from fairway_chassis import require_roles
-from fairway_journeys.clock import Clock
+from fairway_chassis import Clock, Principal, require_roles, runtime_state
 from fairway_journeys.state import JourneysState
 
-
-def _state(request: Request) -> JourneysState:
-    return request.app.state.journeys
+StateDep = Annotated[JourneysState, Depends(runtime_state(JourneysState))]
 
 
-def _clock(request: Request) -> Clock:
-    return request.app.state.journeys.clock
+def _clock(state: StateDep) -> Clock:
+    return state.clock
 
 
-StateDep = Annotated[JourneysState, Depends(_state)]
 ClockDep = Annotated[Clock, Depends(_clock)]
 JourneyIdPath = Annotated[str, Path(min_length=1, max_length=64)]
 ProfileIdPath = Annotated[str, Path(min_length=1, max_length=200, description="A profile id from identity")]
 
 # Marketers build and run journeys; analysts and staff read them.
-Reader = require_roles("marketer", "analyst", "staff")
-Writer = require_roles("marketer")
+Reader = Annotated[Principal, require_roles("marketer", "analyst", "staff")]
+Writer = Annotated[Principal, require_roles("marketer")]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fairway_journeys.clock import Clock
+from fairway_chassis import Clock
 from fairway_journeys.definitions.cache import VersionCache
 from fairway_journeys.settings import Settings
 
