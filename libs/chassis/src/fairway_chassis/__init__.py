@@ -24,12 +24,13 @@ from fairway_chassis.errors import (
 from fairway_chassis.jobs import JobRegistry, Jobs, create_procrastinate_schema_op
 from fairway_chassis.pagination import CursorCodec, Page, paginate
 from fairway_chassis.periodic import periodic, run_every
+from fairway_chassis.repository import RepositoryBase
 from fairway_chassis.settings import ServiceSettings
 
 __all__ = [
     "API_ERRORS", "BadRequest", "Clock", "Conflict", "ConsumerSpec", "CurrentPrincipal", "CursorCodec", "ErrorBody",
     "FairwayError", "FieldError", "Forbidden", "JobRegistry", "Jobs", "ManualClock", "NotFound", "Page",
-    "PayloadTooLarge", "Principal", "Runtime", "ServiceDefinition", "ServiceSettings", "ServiceUnavailable",
+    "PayloadTooLarge", "Principal", "RepositoryBase", "Runtime", "ServiceDefinition", "ServiceSettings", "ServiceUnavailable",
     "SessionDep", "SystemClock", "Unauthorized", "Unprocessable", "ValidationErrorBody",
     "create_procrastinate_schema_op", "create_service", "error_responses", "field_errors", "issue_token",
     "make_metadata", "paginate", "periodic", "require_roles", "run_every", "runtime_state", "serve",
