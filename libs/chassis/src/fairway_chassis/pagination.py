@@ -47,6 +47,8 @@ class CursorCodec(Generic[K]):
             raise self._refuse()
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            if b"\\u0000" in raw or b"\x00" in raw:  # no key of ours holds a NUL, and PostgreSQL refuses one
+                raise ValueError("NUL in cursor")
             # pydantic's JSON parser limits nesting itself, so a deep document fails here as a ValidationError.
             return self._adapter.validate_json(raw, strict=False)
         except (ValueError, binascii.Error, ValidationError):  # UnicodeError is a ValueError

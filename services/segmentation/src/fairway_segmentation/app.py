@@ -4,20 +4,20 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from fairway_chassis import ConsumerSpec, ServiceDefinition, create_service, serve
+from fairway_chassis import Clock, ConsumerSpec, ServiceDefinition, SystemClock, create_service, serve
 from fairway_segmentation import maintenance
-from fairway_segmentation.clock import Clock, system_clock
 from fairway_segmentation.readmodel.handlers import HANDLED, TOPICS, make_handler
 from fairway_segmentation.segments.endpoints import router, tools
 from fairway_segmentation.settings import Settings
+from fairway_segmentation.state import SegmentationState
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
-    clock = clock or system_clock
-    app = create_service(
+    clock = clock or SystemClock()
+    return create_service(
         ServiceDefinition(
             name="segmentation",
             settings=settings,
@@ -34,10 +34,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             rpc_client=True,  # POST /segments/nl asks the AI gateway's segment.parse
             background=[maintenance.loop(clock)],
             description="Dynamic and static segments over cross-service data; natural-language segment builder.",
+            state=SegmentationState(clock=clock),
         )
     )
-    app.state.runtime.extras["clock"] = clock
-    return app
 
 
 def main() -> None:

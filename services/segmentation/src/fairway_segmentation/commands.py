@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from fairway_chassis import Clock, SystemClock
 from fairway_chassis.db import make_engine, make_sessionmaker
-from fairway_segmentation.clock import Clock, system_clock
 from fairway_segmentation.segments import engine
 from fairway_segmentation.segments.engine import SegmentRef
 from fairway_segmentation.segments.repository import SegmentRepository
@@ -28,7 +28,7 @@ async def resync(
     tenant_id: str,
     segment_id: str | None = None,
     *,
-    clock: Clock = system_clock,
+    clock: Clock = SystemClock(),
 ) -> dict[str, int]:
     """segment id -> deltas written, for the chosen segment or every segment synced to Messaging."""
     async with sessionmaker() as session:
@@ -41,7 +41,7 @@ async def resync(
     for row in rows:
         async with sessionmaker() as session, session.begin():
             out[row["segment_id"]] = await engine.full_resync(
-                session, tenant_id, SegmentRef.of(row), now=clock()
+                session, tenant_id, SegmentRef.of(row), now=clock.now()
             )
     return out
 
@@ -51,7 +51,7 @@ async def refresh(
     tenant_id: str,
     segment_id: str | None = None,
     *,
-    clock: Clock = system_clock,
+    clock: Clock = SystemClock(),
 ) -> dict[str, tuple[int, int, int]]:
     """segment id -> (size, entered, exited), for the chosen segment or every active dynamic one."""
     async with sessionmaker() as session:
@@ -65,7 +65,7 @@ async def refresh(
     out: dict[str, tuple[int, int, int]] = {}
     for row in rows:
         async with sessionmaker() as session, session.begin():
-            diff = await engine.refresh(session, tenant_id, row["segment_id"], now=clock(), reason="manual")
+            diff = await engine.refresh(session, tenant_id, row["segment_id"], now=clock.now(), reason="manual")
         if diff is not None:
             out[row["segment_id"]] = (diff.size, diff.entered, diff.exited)
     return out

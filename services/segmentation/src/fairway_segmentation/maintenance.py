@@ -8,15 +8,13 @@ its own transaction, under its advisory lock taken with try-lock, so replicas sh
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from fairway_chassis import Runtime
+from fairway_chassis import Clock, Runtime, run_every
 from fairway_schemas.criteria_eval import utc_day
-from fairway_segmentation.clock import Clock
 from fairway_segmentation.segments import engine
 from fairway_segmentation.segments.repository import SegmentRepository
 from fairway_segmentation.settings import Settings
@@ -27,7 +25,7 @@ log = structlog.get_logger("fairway.segmentation.maintenance")
 async def due_segments(
     sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings
 ) -> list[tuple[str, str, str]]:
-    now = clock()
+    now = clock.now()
     recheck = timedelta(seconds=settings.time_recheck_seconds)
     due: dict[tuple[str, str], str] = {}
     async with sessionmaker() as session:
@@ -53,7 +51,7 @@ async def run_once(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock,
             if not await SegmentRepository.from_session(session).try_lock(tenant_id, segment_id):
                 continue  # a replica or a person is refreshing it right now
             diff = await engine.refresh(
-                session, tenant_id, segment_id, now=clock(), reason=reason, locked=True
+                session, tenant_id, segment_id, now=clock.now(), reason=reason, locked=True
             )
         if diff is not None:
             done += 1
@@ -73,16 +71,15 @@ async def run_once(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock,
 def loop(clock: Clock):  # noqa: ANN201
     async def maintenance_loop(runtime: Runtime) -> None:
         settings = runtime.settings
-        assert isinstance(settings, Settings) and runtime.sessionmaker is not None
+        sessionmaker = runtime.sessionmaker
+        assert isinstance(settings, Settings) and sessionmaker is not None
         if not settings.maintenance:
             return
-        while True:
-            try:
-                await run_once(runtime.sessionmaker, clock, settings)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the database may be away; the next round tries again
-                log.exception("maintenance round failed")
-            await asyncio.sleep(settings.maintenance_interval_seconds)
+        await run_every(
+            "segment-maintenance",
+            settings.maintenance_interval_seconds,
+            lambda: run_once(sessionmaker, clock, settings),
+            run_at_start=True,
+        )
 
     return maintenance_loop

@@ -12,12 +12,12 @@ from faststream.kafka import KafkaBroker
 from seg_helpers import NOW, Events, rule, tenant_id
 
 from fairway_ai_gateway.operations.rule_parser import RuleParser
+from fairway_chassis import ManualClock
 from fairway_events.rpc import RequestRejected, RpcServer
 from fairway_schemas.ai import AI_REQUEST_TOPIC, SegmentParseRequest
 from fairway_schemas.criteria import Group
 from fairway_schemas.criteria_eval import evaluate
 from fairway_segmentation.app import create_app
-from fairway_segmentation.clock import ManualClock
 from fairway_testkit import auth_headers, run_service, wait_for
 
 # AI marketing spec, section 3.3: the query and the rules it must give.

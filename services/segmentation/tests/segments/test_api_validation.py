@@ -6,10 +6,10 @@ from seg_helpers import NOW, Events, rule, sql, tenant_id
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 
+from fairway_chassis import ManualClock
 from fairway_schemas.criteria import Group
 from fairway_schemas.criteria_sql import compile_criteria
 from fairway_segmentation.app import create_app
-from fairway_segmentation.clock import ManualClock
 from fairway_segmentation.db import profiles
 from fairway_segmentation.readmodel.fields import COLUMNS
 from fairway_testkit import auth_headers, run_service, wait_for

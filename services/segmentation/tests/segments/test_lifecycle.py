@@ -6,8 +6,8 @@ import asyncio
 from seg_helpers import NOW, Events, members_of, published, rule, tenant_id
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from fairway_chassis import ManualClock
 from fairway_segmentation.app import create_app
-from fairway_segmentation.clock import ManualClock
 from fairway_segmentation.segments.repository import SegmentRepository
 from fairway_testkit import auth_headers, run_service, wait_for
 

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 from seg_helpers import NOW, Events, members_of, published, rule, tenant_id
 
+from fairway_chassis import ManualClock
 from fairway_segmentation.app import create_app
-from fairway_segmentation.clock import ManualClock
 from fairway_testkit import auth_headers, run_service, wait_for
 
 

@@ -6,11 +6,11 @@ import json
 from aiokafka import AIOKafkaConsumer
 from seg_helpers import NOW, Events, members_of, published, tenant_id
 
+from fairway_chassis import ManualClock
 from fairway_events import registry
 from fairway_events.envelope import decode_raw
 from fairway_segmentation import commands
 from fairway_segmentation.app import create_app
-from fairway_segmentation.clock import ManualClock
 from fairway_testkit import auth_headers, run_service, wait_for
 
 
@@ -154,7 +154,7 @@ async def test_static_members_csv_import_pages_and_sync(
         assert [p["memberCount"] for p in detail["sizeHistory"]] == [0, 3, 5, 7, 6]
 
         # the same from the operator command, for every synced segment of the club (here: this one)
-        assert await commands.resync(svc.runtime.sessionmaker, club, clock=lambda: NOW) == {sid: 1}
+        assert await commands.resync(svc.runtime.sessionmaker, club, clock=ManualClock(NOW)) == {sid: 1}
         assert (await published(svc, "segment.sync.delta", tenant=club))[-1].payload.fullResync
 
         # a dynamic segment refuses explicit members; a static one refuses refresh
@@ -164,7 +164,7 @@ async def test_static_members_csv_import_pages_and_sync(
             )
         ).json()
         assert dyn["memberCount"] == 12
-        assert await commands.refresh(svc.runtime.sessionmaker, club, clock=lambda: NOW) == {
+        assert await commands.refresh(svc.runtime.sessionmaker, club, clock=ManualClock(NOW)) == {
             dyn["id"]: (12, 0, 0)
         }
         r = await svc.http.post(

@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fairway_chassis import Clock
 from fairway_events import Delivery, Envelope
 from fairway_events.consumer import BatchHandler
 from fairway_events.contracts.identity import (
@@ -30,7 +31,6 @@ from fairway_events.contracts.scoring import ScoreUpdated
 from fairway_events.contracts.timeline import TimelineCountersUpdated
 from fairway_schemas.criteria import Group
 from fairway_schemas.criteria_eval import InvalidCriteria, Predicate
-from fairway_segmentation.clock import Clock
 from fairway_segmentation.readmodel import mapping
 from fairway_segmentation.readmodel.fields import CATALOGUE, as_profile, contact, is_eligible
 from fairway_segmentation.readmodel.repository import ProfileRepository
@@ -238,7 +238,7 @@ def make_handler(clock: Clock, predicates: PredicateCache | None = None) -> Batc
         by_tenant: dict[str, list[Envelope]] = defaultdict(list)
         for d in deliveries:
             by_tenant[d.envelope.tenant_id].append(d.envelope)
-        now = clock()
+        now = clock.now()
         for tenant_id in sorted(by_tenant):
             await TenantBatch(session, tenant_id, now, cache).run(by_tenant[tenant_id])
 

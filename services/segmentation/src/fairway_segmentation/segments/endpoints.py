@@ -4,36 +4,31 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import ValidationError
 
-from fairway_chassis import Principal, SessionDep, require_roles
-from fairway_chassis.errors import Unprocessable
-from fairway_segmentation.clock import Clock
+from fairway_chassis import Principal, SessionDep, Unprocessable, field_errors, require_roles, runtime_state
 from fairway_segmentation.nl.service import NlIn, NlOut, build
 from fairway_segmentation.readmodel.fields import CATALOGUE
 from fairway_segmentation.segments import schemas
 from fairway_segmentation.segments.service import MemberKeys, SegmentService
+from fairway_segmentation.state import SegmentationState
 
-READ = ("marketer", "staff", "analyst")
-WRITE = ("marketer",)
+Reader = Annotated[Principal, require_roles("marketer", "staff", "analyst")]
+Writer = Annotated[Principal, require_roles("marketer")]
+StateDep = Annotated[SegmentationState, Depends(runtime_state(SegmentationState))]
 
 # Fixed paths first: /fields must not be taken for a segment id.
 tools = APIRouter(prefix="/api/v1/segments", tags=["segments"])
 router = APIRouter(prefix="/api/v1/segments", tags=["segments"])
 
 
-def _now(request: Request):  # noqa: ANN202
-    clock: Clock = request.app.state.runtime.extras["clock"]
-    return clock()
-
-
-def _service(request: Request, session: SessionDep, principal: Principal) -> SegmentService:
-    return SegmentService(session, principal, _now(request))
+def _service(state: SegmentationState, session: SessionDep, principal: Principal) -> SegmentService:
+    return SegmentService(session, principal, state.clock.now())
 
 
 @tools.get("/fields", response_model=list[schemas.FieldOut])
-async def fields(principal: Principal = require_roles(*READ)) -> list[schemas.FieldOut]:
+async def fields(principal: Reader) -> list[schemas.FieldOut]:
     return [
         schemas.FieldOut(
             name=f.name,
@@ -51,16 +46,16 @@ async def fields(principal: Principal = require_roles(*READ)) -> list[schemas.Fi
 @tools.post("/preview", response_model=schemas.PreviewOut)
 async def preview(
     body: schemas.PreviewIn,
-    request: Request,
+    state: StateDep,
     session: SessionDep,
-    principal: Principal = require_roles(*READ),
+    principal: Reader,
 ) -> schemas.PreviewOut:
-    return await _service(request, session, principal).preview(body)
+    return await _service(state, session, principal).preview(body)
 
 
 @tools.post("/nl", response_model=NlOut)
 async def natural_language(
-    body: NlIn, request: Request, session: SessionDep, principal: Principal = require_roles(*WRITE)
+    body: NlIn, request: Request, state: StateDep, session: SessionDep, principal: Writer
 ) -> NlOut:
     runtime = request.app.state.runtime
     return await build(
@@ -68,84 +63,84 @@ async def natural_language(
         principal,
         body,
         rpc=runtime.rpc,
-        now=_now(request),
+        now=state.clock.now(),
         timeout=runtime.settings.ai_timeout_seconds,
     )
 
 
 @router.get("", response_model=schemas.SegmentPage)
 async def list_segments(
-    request: Request,
+    state: StateDep,
     session: SessionDep,
-    principal: Principal = require_roles(*READ),
+    principal: Reader,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     type: Literal["DYNAMIC", "STATIC"] | None = None,
 ) -> schemas.SegmentPage:  # noqa: A002
-    return await _service(request, session, principal).page(cursor, limit, type)
+    return await _service(state, session, principal).page(cursor, limit, type)
 
 
 @router.post("", status_code=201, response_model=schemas.SegmentOut)
 async def create_segment(
     body: schemas.SegmentIn,
-    request: Request,
+    state: StateDep,
     session: SessionDep,
-    principal: Principal = require_roles(*WRITE),
+    principal: Writer,
 ) -> schemas.SegmentOut:
-    return await _service(request, session, principal).create(body)
+    return await _service(state, session, principal).create(body)
 
 
 @router.get("/{segment_id}", response_model=schemas.SegmentOut)
 async def get_segment(
-    segment_id: str, request: Request, session: SessionDep, principal: Principal = require_roles(*READ)
+    segment_id: str, state: StateDep, session: SessionDep, principal: Reader
 ) -> schemas.SegmentOut:
-    return await _service(request, session, principal).detail(segment_id)
+    return await _service(state, session, principal).detail(segment_id)
 
 
 @router.patch("/{segment_id}", response_model=schemas.SegmentOut)
 async def update_segment(
     segment_id: str,
     body: schemas.SegmentPatch,
-    request: Request,
+    state: StateDep,
     session: SessionDep,
-    principal: Principal = require_roles(*WRITE),
+    principal: Writer,
 ) -> schemas.SegmentOut:
-    return await _service(request, session, principal).update(segment_id, body)
+    return await _service(state, session, principal).update(segment_id, body)
 
 
 @router.delete("/{segment_id}", status_code=204)
 async def delete_segment(
-    segment_id: str, request: Request, session: SessionDep, principal: Principal = require_roles(*WRITE)
+    segment_id: str, state: StateDep, session: SessionDep, principal: Writer
 ) -> Response:
-    await _service(request, session, principal).delete(segment_id)
+    await _service(state, session, principal).delete(segment_id)
     return Response(status_code=204)
 
 
 @router.get("/{segment_id}/members", response_model=schemas.MemberPage)
 async def members(
     segment_id: str,
-    request: Request,
+    state: StateDep,
     session: SessionDep,
-    principal: Principal = require_roles(*READ),
+    principal: Reader,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> schemas.MemberPage:
-    return await _service(request, session, principal).member_page(segment_id, cursor, limit)
+    return await _service(state, session, principal).member_page(segment_id, cursor, limit)
 
 
 @router.post("/{segment_id}/refresh", response_model=schemas.RefreshResult)
 async def refresh(
-    segment_id: str, request: Request, session: SessionDep, principal: Principal = require_roles(*WRITE)
+    segment_id: str, state: StateDep, session: SessionDep, principal: Writer
 ) -> schemas.RefreshResult:
-    return await _service(request, session, principal).refresh(segment_id)
+    return await _service(state, session, principal).refresh(segment_id)
 
 
 @router.post("/{segment_id}/sync", response_model=schemas.SyncResult)
 async def full_resync(
-    segment_id: str, request: Request, session: SessionDep, principal: Principal = require_roles(*WRITE)
+    segment_id: str, state: StateDep, session: SessionDep, principal: Writer
 ) -> schemas.SyncResult:
     """Send Messaging the whole member list again (the first delta says fullResync)."""
-    return await _service(request, session, principal).resync(segment_id)
+    return await _service(state, session, principal).resync(segment_id)
 
 
 _MEMBERS_BODY = {
@@ -171,21 +166,20 @@ async def _member_keys(request: Request) -> MemberKeys:
     try:
         return MemberKeys.of(schemas.MembersIn.model_validate_json(data or b"{}"))
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise Unprocessable(err["msg"], field=".".join(str(p) for p in ("body", *err["loc"]))) from None
+        raise Unprocessable.fields(field_errors(exc, ("body",))[:1]) from None
 
 
 @router.post("/{segment_id}/members", response_model=schemas.MembersResult, openapi_extra=_MEMBERS_BODY)
 async def add_members(
-    segment_id: str, request: Request, session: SessionDep, principal: Principal = require_roles(*WRITE)
+    segment_id: str, request: Request, state: StateDep, session: SessionDep, principal: Writer
 ) -> schemas.MembersResult:
     keys = await _member_keys(request)
-    return await _service(request, session, principal).change_members(segment_id, keys, add=True)
+    return await _service(state, session, principal).change_members(segment_id, keys, add=True)
 
 
 @router.delete("/{segment_id}/members", response_model=schemas.MembersResult, openapi_extra=_MEMBERS_BODY)
 async def remove_members(
-    segment_id: str, request: Request, session: SessionDep, principal: Principal = require_roles(*WRITE)
+    segment_id: str, request: Request, state: StateDep, session: SessionDep, principal: Writer
 ) -> schemas.MembersResult:
     keys = await _member_keys(request)
-    return await _service(request, session, principal).change_members(segment_id, keys, add=False)
+    return await _service(state, session, principal).change_members(segment_id, keys, add=False)

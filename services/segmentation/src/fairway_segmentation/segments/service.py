@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
-import json
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import StringConstraints
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fairway_chassis import Conflict, NotFound, Principal, Unprocessable
+from fairway_chassis import Conflict, CursorCodec, NotFound, Principal, Unprocessable, paginate
 from fairway_events import new_event_id
 from fairway_schemas.criteria import Group, check_criteria
 from fairway_schemas.criteria_eval import fields_used, time_sensitivity
@@ -63,20 +62,8 @@ def criteria_warnings(group: Group, size: int, empty_fields: list[str]) -> list[
 
 
 # -- cursors --------------------------------------------------------------------------------------------------
-def encode_cursor(key: str | None) -> str | None:
-    return base64.urlsafe_b64encode(json.dumps({"k": key}).encode()).decode() if key else None
-
-
-def decode_cursor(cursor: str | None) -> str | None:
-    if not cursor:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))["k"]
-        if not isinstance(key, str):
-            raise ValueError
-        return key
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise Unprocessable("not a cursor this API returned", field="cursor") from None
+SEGMENT_CURSOR: CursorCodec[uuid.UUID] = CursorCodec(uuid.UUID)  # segment ids are UUIDv7, listed in id order
+MEMBER_CURSOR: CursorCodec[str] = CursorCodec(Annotated[str, StringConstraints(min_length=1, max_length=200)])
 
 
 # -- views ----------------------------------------------------------------------------------------------------
@@ -134,15 +121,12 @@ class SegmentService:
         return to_out(row, await self.segments.history(self.tenant_id, segment_id))
 
     async def page(self, cursor: str | None, limit: int, type_: str | None) -> schemas.SegmentPage:
+        after = SEGMENT_CURSOR.decode(cursor)
         rows = await self.segments.page(
-            self.tenant_id, after=decode_cursor(cursor), limit=limit + 1, type_=type_
+            self.tenant_id, after=str(after) if after else None, limit=limit + 1, type_=type_
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return schemas.SegmentPage(
-            items=[to_out(r) for r in rows],
-            nextCursor=encode_cursor(rows[-1]["segment_id"]) if more else None,
-        )
+        page = paginate(rows, limit, SEGMENT_CURSOR, key=lambda r: uuid.UUID(r["segment_id"]))
+        return schemas.SegmentPage(items=[to_out(r) for r in page.items], nextCursor=page.next_cursor)
 
     async def create(self, body: schemas.SegmentIn) -> schemas.SegmentOut:
         group: Group | None = None
@@ -268,10 +252,9 @@ class SegmentService:
     async def member_page(self, segment_id: str, cursor: str | None, limit: int) -> schemas.MemberPage:
         await self._get(segment_id)
         rows = await self.members.page(
-            self.tenant_id, segment_id, after=decode_cursor(cursor), limit=limit + 1
+            self.tenant_id, segment_id, after=MEMBER_CURSOR.decode(cursor), limit=limit + 1
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
+        page = paginate(rows, limit, MEMBER_CURSOR, key=lambda r: r["profile_id"])
         return schemas.MemberPage(
             items=[
                 schemas.Member(
@@ -283,9 +266,9 @@ class SegmentService:
                     email=r["email"],
                     membershipTier=r["membership_tier"],
                 )
-                for r in rows
+                for r in page.items
             ],
-            nextCursor=encode_cursor(rows[-1]["profile_id"]) if more else None,
+            nextCursor=page.next_cursor,
         )
 
     async def change_members(self, segment_id: str, keys: MemberKeys, *, add: bool) -> schemas.MembersResult:
