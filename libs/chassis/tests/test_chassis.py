@@ -202,3 +202,42 @@ def test_field_errors_name_each_field_where_it_sits_in_the_request() -> None:
         Thing.model_validate({"name": 3, "email": "nope"})
     assert [e["field"] for e in field_errors(err.value, ("body",))] == ["body.name", "body.email"]
     assert field_errors(err.value)[0] == {"field": "name", "message": "Input should be a valid string"}
+
+
+async def test_readyz_fails_naming_the_group_and_partition_of_a_stuck_consumer(settings_for, producer) -> None:  # noqa: ANN001
+    from fairway_events import Retryable
+    from fairway_testkit import upstream_event, wait_for
+
+    stuck = {"on": True}
+    dispatch = Dispatch()
+
+    @dispatch.on("scl.member.created")
+    async def needs_a_read_model(session, env) -> None:  # noqa: ANN001
+        if stuck["on"]:
+            raise Retryable("the tier is not known yet")
+
+    app = create_service(ServiceDefinition(
+        name="demo", settings=settings_for(DemoSettings), migrations_dir=MIGRATIONS,
+        consumers=[ConsumerSpec(name="demo.members", topics=["scl.events"], handler=dispatch,
+                                handles=dispatch.types)]))
+    async with run_service(app) as svc:
+        assert (await svc.http.get("/readyz")).status_code == 200
+        topics = svc.runtime.topics
+        sent = await producer.send_and_wait(topics("scl.events"), upstream_event(
+            "scl.member.created", "stonehaven", {"email": "iain.fraser@stonehavengolf.co.uk"},
+            {"membershipNumber": "SH-1044", "membershipTier": "full"}), key=b"iain")
+
+        async def not_ready() -> dict | None:
+            r = await svc.http.get("/readyz")
+            return r.json() if r.status_code == 503 else None
+
+        body = await wait_for(not_ready, what="/readyz to report the stuck consumer")
+        check = body["checks"]["consumer demo.members"]
+        assert topics.group("demo.members") in check and f"{sent.topic}/{sent.partition}" in check
+        assert body["checks"]["database"] == "ok"
+        stuck["on"] = False
+        await wait_for(lambda: _ready(svc), what="/readyz green again once the consumer moves")
+
+
+async def _ready(svc) -> bool:  # noqa: ANN001
+    return (await svc.http.get("/readyz")).status_code == 200

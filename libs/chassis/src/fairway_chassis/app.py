@@ -164,7 +164,8 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
             for c in runtime.consumers:
                 await c.start(s.kafka_bootstrap, session_timeout_ms=s.kafka_session_timeout_ms,
                               heartbeat_interval_ms=max(100, s.kafka_session_timeout_ms // 6),
-                              client_id=f"fairway-{defn.name}")
+                              client_id=f"fairway-{defn.name}",
+                              max_poll_interval_ms=s.kafka_max_poll_interval_ms)
             if s.run_relay:
                 runtime.relay = OutboxRelay(runtime.engine, runtime.producer, topics, service=defn.name)
                 tasks.append(asyncio.create_task(runtime.relay.run(), name=f"{defn.name}-relay"))
@@ -219,6 +220,8 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
             checks["broker"] = "ok"
         except Exception as exc:
             checks["broker"] = f"unreachable: {type(exc).__name__}"
+        for c in runtime.consumers:  # a consumer that cannot make progress names its group and partitions
+            checks[f"consumer {c.name}"] = c.problem() or "ok"
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)
 

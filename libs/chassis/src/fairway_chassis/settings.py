@@ -31,6 +31,8 @@ class ServiceSettings(BaseSettings):
     topic_prefix: str = ""
     # Tansu holds a new group member for half the session timeout before it assigns partitions.
     kafka_session_timeout_ms: int = Field(default=10000, ge=1000, le=300000)
+    # A batch that would take longer is cut short by the consumer (it paces itself to a quarter of this).
+    kafka_max_poll_interval_ms: int = Field(default=300000, ge=1000, le=3600000)
     jwt_secret: str | None = None
     jwt_algorithm: str = "HS256"
     jwks_url: str | None = None

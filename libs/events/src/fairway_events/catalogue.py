@@ -8,6 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DAY_MS = 24 * 3600 * 1000
+KIB = 1024
+# An event is a fact about one aggregate, a few KB at most; a larger message on a topic is an upstream bug (or an
+# attack) and is dead-lettered instead of being handled. Topics whose events carry more (a segment's member
+# delta, an AI prompt) say so in the catalogue.
+DEFAULT_MAX_EVENT_BYTES = 256 * KIB
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,7 @@ class Topic:
     retention_days: int
     description: str
     owner: str
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
 
     @property
     def dlq(self) -> str:
@@ -40,15 +46,18 @@ TOPICS: tuple[Topic, ...] = (
     Topic("crm.ai", 3, "tenant id", 30, "AI cost, throttling, circuit breaker and fallback events", "ai-gateway"),
     # Requests to Messaging: Fairway never delivers a message itself.
     Topic("crm.messaging.send_requests", 6, "profile id", 30, "send requests for Messaging to deliver", "campaigns"),
-    Topic("crm.messaging.segment_sync", 3, "segment id", 30, "segment membership deltas for Messaging", "segmentation"),
+    Topic("crm.messaging.segment_sync", 3, "segment id", 30, "segment membership deltas for Messaging", "segmentation",
+          max_event_bytes=768 * KIB),
     # Commands and requests between Fairway services.
     Topic("crm.dispatch.requests", 6, "profile id", 30, "sends journeys and promotions ask dispatch to make", "campaigns"),
     Topic("crm.dispatch.outcomes", 6, "profile id", 30, "what dispatch did with each send request", "campaigns"),
     Topic("crm.social.requests", 3, "request id", 30, "posts other services ask social to publish", "social"),
     Topic("crm.identity.commands", 6, "profile id", 30, "profile changes other services ask identity to make", "identity"),
     # Request/reply.
-    Topic("crm.ai.requests", 3, "tenant id", 1, "requests to the AI gateway (request/reply)", "ai-gateway"),
-    Topic("fairway.replies", 3, "correlation id", 1, "replies to request/reply calls", "libs/events"),
+    Topic("crm.ai.requests", 3, "tenant id", 1, "requests to the AI gateway (request/reply)", "ai-gateway",
+          max_event_bytes=768 * KIB),
+    Topic("fairway.replies", 3, "correlation id", 1, "replies to request/reply calls", "libs/events",
+          max_event_bytes=768 * KIB),
 )
 
 BY_NAME = {t.name: t for t in TOPICS}
@@ -72,6 +81,11 @@ class TopicNames:
         """A consumer group id in the same namespace: installations (and tests) sharing a cluster never share a
         group, which would split one's partitions with the other's members and tie their rebalances together."""
         return f"{self.prefix}{name}"
+
+    def max_event_bytes(self, physical: str) -> int:
+        """The size limit of events on a topic of the cluster (prefixed name); the default for a topic unknown."""
+        topic = BY_NAME.get(self.unprefixed(physical))
+        return topic.max_event_bytes if topic else DEFAULT_MAX_EVENT_BYTES
 
     def unprefixed(self, physical: str) -> str:
         return physical[len(self.prefix):] if self.prefix and physical.startswith(self.prefix) else physical

@@ -8,13 +8,21 @@ every event of the batch is either committed or dead-lettered, so nothing is los
 The loop is pipelined: while batch N's transaction is in PostgreSQL, batch N+1 is fetched and decoded, so
 Python's work and the database's overlap instead of taking turns. Batches still apply strictly in order, and
 each batch commits exactly its own offsets (never those of a batch fetched but not yet applied).
+
+No message stops a partition: whatever cannot be applied (too large for its topic, not JSON, not valid, failing
+its handler) is dead-lettered and the partition moves on. A batch is bounded by records and by time: when one
+takes longer than a quarter of the poll interval the next ones are smaller, so a slow handler is never expelled
+from its group by its own batches. A consumer that cannot make progress says so (`problem()`, read by
+`/readyz`), counts its loop errors and logs a repeated failure once a minute, not once a second.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -27,7 +35,7 @@ from aiokafka import (
 )
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from faststream.kafka import KafkaBroker
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -44,6 +52,18 @@ log = structlog.get_logger("fairway.consumer")
 CONSUMED = Counter("fairway_events_consumed_total", "Events handled (first time)", ["consumer"])
 DUPLICATES = Counter("fairway_events_duplicates_total", "Events skipped by the inbox", ["consumer"])
 DEAD = Counter("fairway_events_dead_lettered_total", "Events sent to a dead-letter topic", ["consumer"])
+LOOP_ERRORS = Counter("fairway_consumer_loop_errors_total",
+                      "Consumer failures that hold its partitions: loop errors (the batch is fetched again from the "
+                      "last committed offsets) and transient failures of a batch (retried)", ["consumer"])
+COMMITS_LOST = Counter("fairway_consumer_commits_lost_total",
+                       "Offset commits refused because the group rebalanced (the member rejoins)", ["consumer"])
+BATCH_LIMIT = Gauge("fairway_consumer_batch_limit", "Records fetched per batch (shrinks for slow batches)",
+                    ["consumer"])
+STALLED = Gauge("fairway_consumer_stalled", "1 while the consumer cannot make progress", ["consumer"])
+
+# A failure repeated for this long (or twice in a row) means the consumer is stuck, not blinking.
+STALL_AFTER = 10.0
+LOG_EVERY = 60.0  # a repeated failure is logged once per this many seconds, with its count
 
 
 @dataclass(frozen=True)
@@ -77,6 +97,17 @@ def _is_transient(exc: BaseException) -> bool:
 
 class HandlerFailed(Exception):
     pass
+
+
+@dataclass
+class Trouble:
+    """Why a consumer is not moving, for `/readyz` and the logs."""
+
+    since: float  # monotonic
+    at: datetime
+    errors: int
+    error: str
+    partitions: tuple[str, ...]
 
 
 class Dispatch:
@@ -134,6 +165,14 @@ class EventConsumer:
         self.backoff = backoff
         self.tenants = tenants
         self.max_records = max_records
+        self.limit = max_records  # records per fetch: lowered while batches run long, raised again when quick
+        self.batch_budget = 75.0  # seconds a batch may take: a quarter of the poll interval (set by start())
+        self.trouble: Trouble | None = None
+        self._logged_at = 0.0
+        self._logged_error = ""
+        self._unlogged = 0
+        self._inflight: tuple[str, ...] = ()
+        self._stopping = asyncio.Event()
         self.sessionmaker: async_sessionmaker[AsyncSession] | None = None
         self._task: asyncio.Task[None] | None = None
         self._pending: asyncio.Task[None] | None = None
@@ -161,9 +200,12 @@ class EventConsumer:
 
     # -- the loop -----------------------------------------------------------------------------------------
     async def start(self, bootstrap: str, *, session_timeout_ms: int = 10000, heartbeat_interval_ms: int = 1500,
-                    client_id: str | None = None, join_timeout: float = 120.0) -> None:
+                    client_id: str | None = None, join_timeout: float = 120.0,
+                    max_poll_interval_ms: int = 300000) -> None:
         """Join the consumer group and consume until `stop()`; offsets committed after processing."""
         self._stopping = asyncio.Event()
+        self.batch_budget = max_poll_interval_ms / 4000
+        BATCH_LIMIT.labels(self.name).set(self.limit)
         self._kafka = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
             client_id=client_id or self.name,
@@ -173,6 +215,7 @@ class EventConsumer:
             max_poll_records=self.max_records,
             session_timeout_ms=session_timeout_ms,
             heartbeat_interval_ms=heartbeat_interval_ms,
+            max_poll_interval_ms=max_poll_interval_ms,
         )
         self._kafka.subscribe([self.topic_names(t) for t in self.topics], listener=_FinishBeforeRevoke(self))
         try:  # start() returns once the group has given this member its partitions
@@ -200,7 +243,7 @@ class EventConsumer:
         kafka = self._kafka
         while not self._stopping.is_set():
             try:
-                fetched = await kafka.getmany(timeout_ms=50, max_records=self.max_records)
+                fetched = await kafka.getmany(timeout_ms=50, max_records=self.limit)
                 if not fetched:
                     continue
                 records = [r for rs in fetched.values() for r in rs]
@@ -210,12 +253,61 @@ class EventConsumer:
                 self._pending = asyncio.create_task(self._apply_and_commit(decoded, offsets))
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
                 # Whatever failed, the uncommitted offsets are delivered again after a pause; the inbox absorbs
                 # the events that had already taken effect.
-                log.exception("consumer loop error; resuming from the last committed offsets", consumer=self.name)
+                self._failed(exc, self._inflight)
                 await self._recover()
         await self.drain()
+
+    def problem(self) -> str | None:
+        """Why this consumer cannot make progress, naming its group and partitions; None while it can."""
+        if self._task is not None and self._task.done() and not self._stopping.is_set():
+            exc = None if self._task.cancelled() else self._task.exception()
+            return f"group {self.group_id}: consumer loop ended ({exc!r})"
+        t = self.trouble
+        if t is None or (t.errors < 2 and time.monotonic() - t.since < STALL_AFTER):
+            return None
+        return (f"group {self.group_id} stuck on {', '.join(t.partitions) or 'its partitions'} since "
+                f"{t.at:%H:%M:%S} ({t.errors} failures): {t.error}")
+
+    def _failed(self, exc: BaseException, partitions: tuple[str, ...]) -> None:
+        """Count a failure; log it in full when it is new, else once per LOG_EVERY with how often it recurred."""
+        LOOP_ERRORS.labels(self.name).inc()
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        now = time.monotonic()
+        if self.trouble is None:
+            self.trouble = Trouble(since=now, at=datetime.now(UTC), errors=0, error=error, partitions=partitions)
+        self.trouble.errors += 1
+        self.trouble.error, self.trouble.partitions = error, partitions or self.trouble.partitions
+        STALLED.labels(self.name).set(1 if self.problem() else 0)
+        fields = {"consumer": self.name, "group": self.group_id, "partitions": list(partitions),
+                  "failures": self.trouble.errors}
+        if error != self._logged_error:
+            log.error("consumer loop error; resuming from the last committed offsets", exc_info=exc, **fields)
+        elif now - self._logged_at >= LOG_EVERY:
+            log.error("consumer loop still failing", error=error, repeats=self._unlogged + 1, **fields)
+        else:
+            self._unlogged += 1
+            return
+        self._logged_at, self._logged_error, self._unlogged = now, error, 0
+
+    def _progressed(self) -> None:
+        if self.trouble is not None:
+            log.info("consumer moving again", consumer=self.name, group=self.group_id, failures=self.trouble.errors)
+            self.trouble, self._logged_error = None, ""
+            STALLED.labels(self.name).set(0)
+
+    def _pace(self, records: int, elapsed: float) -> None:
+        """Bound the next batches by time: a batch that took over its budget makes the next ones smaller (before
+        the poll interval expels this member), a quick one lets them grow back."""
+        if elapsed > self.batch_budget and records > 1:
+            self.limit = max(1, int(records * self.batch_budget / elapsed / 2))
+            log.warning("batch took longer than its budget; fetching fewer records", consumer=self.name,
+                        seconds=round(elapsed, 1), records=records, limit=self.limit)
+        elif elapsed < self.batch_budget / 4 and self.limit < self.max_records and records >= self.limit:
+            self.limit = min(self.max_records, self.limit * 2)
+        BATCH_LIMIT.labels(self.name).set(self.limit)
 
     async def drain(self) -> None:
         """Wait for the batch in flight (if any) to commit, raising its error."""
@@ -230,19 +322,27 @@ class EventConsumer:
 
     async def _apply_and_commit(self, decoded: tuple[list[Delivery], list[tuple[ConsumerRecord, str, str]]],
                                 offsets: dict[TopicPartition, int]) -> None:
+        self._inflight = tuple(sorted(f"{tp.topic}/{tp.partition}@{o}" for tp, o in offsets.items()))
+        started = time.monotonic()
         await self.apply(*decoded)
+        self._pace(len(decoded[0]) + len(decoded[1]), time.monotonic() - started)
         try:
             await self._kafka.commit(offsets)
         except (CommitFailedError, IllegalStateError) as exc:
-            # The partitions went to another member meanwhile: it resumes from the last commit, the inbox
-            # de-duplicates what this batch already did.
-            log.info("offsets not committed after a rebalance", consumer=self.name, error=str(exc))
+            # This member lost the partitions meanwhile (a rebalance, or it was expelled for a slow batch): its
+            # next fetch rejoins the group, and whoever owns them resumes from the last commit, the inbox
+            # de-duplicating what this batch already did.
+            COMMITS_LOST.labels(self.name).inc()
+            log.warning("offsets not committed after a rebalance; rejoining", consumer=self.name,
+                        group=self.group_id, error=str(exc))
+        self._progressed()
 
     async def _recover(self) -> None:
         with contextlib.suppress(Exception):
             await self.drain()  # let a batch still in flight finish before going back
         self._pending = None
-        await asyncio.sleep(1.0)
+        errors = self.trouble.errors if self.trouble else 1
+        await asyncio.sleep(min(30.0, 0.5 * 2 ** min(errors, 6)))  # 1 s, 2 s, ... 30 s
         for tp in self._kafka.assignment():
             try:
                 committed = await self._kafka.committed(tp)
@@ -279,6 +379,10 @@ class EventConsumer:
         good: list[Delivery] = []
         dead: list[tuple[ConsumerRecord, str, str]] = []
         for r in records:
+            size, limit = len(r.value or b""), self.topic_names.max_event_bytes(r.topic)
+            if size > limit:
+                dead.append((r, f"event of {size} bytes is over the {limit}-byte limit of its topic", "oversized"))
+                continue
             try:
                 d = self.decode(r)
             except EventRejected as exc:
@@ -289,6 +393,9 @@ class EventConsumer:
                 continue
             except ValidationError as exc:  # tenant id or envelope field of the wrong shape
                 dead.append((r, f"invalid envelope: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}", "invalid"))
+                continue
+            except Exception as exc:  # any bytes at all: whatever cannot be read is a dead letter, not a stop
+                dead.append((r, f"undecodable: {type(exc).__name__}: {exc}", "malformed"))
                 continue
             if d is not None:
                 good.append(d)
@@ -340,7 +447,7 @@ class EventConsumer:
                         log.info("handler asked for a retry", consumer=self.name, error=repr(exc))
                         continue
                     # The database or broker is away: waiting is right, dead-lettering would lose order.
-                    log.warning("transient failure; retrying", consumer=self.name, error=repr(exc))
+                    self._failed(exc, self._inflight)
                     await asyncio.sleep(min(5.0, self.backoff * 2 ** min(transient - 1, 6)))
                     continue
                 attempt += 1

@@ -133,9 +133,10 @@ def dlq_list(
     for d in letters:
         row = {"dlq": d.dlq_topic, "offset": d.offset, "consumer": d.consumer, "kind": d.kind, "reason": d.reason,
                "original": f"{d.original_topic}@{d.original_offset}", "failed_at": d.failed_at,
-               "value": d.value.decode(errors="replace")[:300]}
+               "value": d.value.decode(errors="replace")[:300], "original_size": d.original_size}
+        kept = f" (first {len(d.value)} of {d.original_size} bytes kept)" if d.truncated else ""
         typer.echo(json.dumps(row) if as_json else
-                   f"{d.dlq_topic}@{d.offset}  [{d.kind}] {d.consumer}: {d.reason}\n    {row['value'][:160]}")
+                   f"{d.dlq_topic}@{d.offset}  [{d.kind}] {d.consumer}: {d.reason}{kept}\n    {row['value'][:160]}")
     if not as_json:
         typer.echo(f"{len(letters)} dead letter(s)")
 
