@@ -1,22 +1,39 @@
-"""Wiring only: which routers, consumers and background loops make up the campaigns service."""
+"""Wiring only: which routers, consumers, jobs and background work make up the campaigns service."""
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from fairway_campaigns.abtests import jobs as _abtest_jobs  # noqa: F401  (registers the task)
+from fairway_campaigns.campaigns.endpoints import router as campaigns_router
+from fairway_campaigns.jobs import registry
+from fairway_campaigns.results.endpoints import router as results_router
+from fairway_campaigns.results.handlers import TOPICS as RESULT_TOPICS
+from fairway_campaigns.results.handlers import results
+from fairway_campaigns.sending import jobs as _sending_jobs  # noqa: F401  (registers the task)
+from fairway_campaigns.sending.dispatcher import Dispatcher
+from fairway_campaigns.sending.endpoints import router as sending_router
 from fairway_campaigns.settings import Settings
-from fairway_chassis import ServiceDefinition, create_service, serve
+from fairway_campaigns.state import CampaignsState
+from fairway_chassis import Clock, ConsumerSpec, ServiceDefinition, SystemClock, create_service, serve
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
+               dispatch: Dispatcher | None = None) -> FastAPI:
     settings = settings or Settings()
+    state = CampaignsState(clock=clock or SystemClock(), batch_size=settings.fanout_batch_size, dispatch=dispatch)
     return create_service(
         ServiceDefinition(
             name="campaigns",
             settings=settings,
             migrations_dir=MIGRATIONS,
             description="Campaigns, scheduling, A/B tests, send-time optimisation, event promotion, content approval.",
+            routers=[campaigns_router, sending_router, results_router],
+            consumers=[ConsumerSpec(name="campaigns.results", topics=RESULT_TOPICS, handler=results,
+                                    handles=results.types)],
+            jobs=registry,
+            state=state,
         )
     )
 

@@ -1,0 +1,218 @@
+"""All SQL on campaign results: the messages a campaign asked for, what became of them, and their statistics."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fairway_campaigns.results.models import conversions, messages, profile_keys
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    request_id: str
+    campaign_id: str
+    profile_id: str
+    channel: str
+    variant: str | None
+    wave: str
+    outcome: str
+    reason: str | None
+    submitted_at: datetime
+
+
+# Messaging's event types -> the column each one stamps (first time wins: a redelivery changes nothing).
+STAMPS = {
+    "messaging.email.sent": "sent_at", "messaging.sms.sent": "sent_at", "messaging.push.sent": "sent_at",
+    "messaging.email.delivered": "delivered_at", "messaging.sms.delivered": "delivered_at",
+    "messaging.email.opened": "opened_at", "messaging.push.opened": "opened_at",
+    "messaging.email.clicked": "clicked_at", "messaging.email.bounced": "bounced_at",
+}
+COUNTED = ("sent_at", "delivered_at", "opened_at", "clicked_at", "bounced_at", "unsubscribed_at", "converted_at")
+
+
+@dataclass(frozen=True)
+class VariantCounts:
+    variant: str | None
+    targeted: int
+    requested: int
+    outcomes: dict[str, int]
+    counts: dict[str, int]  # sent, delivered, opened, clicked, bounced, unsubscribed, converted
+    revenue: Decimal
+
+
+class ResultRepository:
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    async def record(self, rows: Sequence[NewMessage]) -> None:
+        if not rows:
+            return
+        values = [{"tenant_id": self.tenant_id, **r.__dict__,
+                   "requested_at": r.submitted_at if r.outcome == "REQUESTED" else None} for r in rows]
+        await self.session.execute(insert(messages).values(values).on_conflict_do_nothing())
+
+    async def set_outcome(self, request_id: str, outcome: str, reason: str | None, at: datetime) -> None:
+        """A held message's later fate (requested at its time, expired, cancelled)."""
+        await self.session.execute(
+            update(messages)
+            .where(messages.c.tenant_id == self.tenant_id, messages.c.request_id == request_id)
+            .values(outcome=outcome, reason=reason,
+                    requested_at=case((messages.c.requested_at.is_(None), at if outcome == "REQUESTED" else None),
+                                      else_=messages.c.requested_at))
+        )
+
+    async def stamp(self, request_id: str, column: str, at: datetime) -> bool:
+        col = messages.c[column]
+        result = await self.session.execute(
+            update(messages)
+            .where(messages.c.tenant_id == self.tenant_id, messages.c.request_id == request_id, col.is_(None))
+            .values({column: at})
+        )
+        return bool(result.rowcount)
+
+    async def unsubscribed(self, profile_id: str, at: datetime, since: datetime) -> None:
+        """An unsubscribe counts against the person's latest campaign message before it (within `since`)."""
+        latest = (
+            select(messages.c.request_id)
+            .where(messages.c.tenant_id == self.tenant_id, messages.c.profile_id == profile_id,
+                   messages.c.requested_at.is_not(None), messages.c.requested_at <= at,
+                   messages.c.requested_at >= since)
+            .order_by(messages.c.requested_at.desc()).limit(1).scalar_subquery()
+        )
+        await self.session.execute(
+            update(messages)
+            .where(messages.c.tenant_id == self.tenant_id, messages.c.request_id == latest,
+                   messages.c.unsubscribed_at.is_(None))
+            .values(unsubscribed_at=at)
+        )
+
+    # -- conversions ------------------------------------------------------------------------------------
+    async def convertible(self, profile_id: str, at: datetime, window_days: int) -> list[str]:
+        """The person's campaign messages a booking or purchase at `at` is attributed to: every campaign that
+        targeted them within the attribution window (requested, or held back as control), last touch per campaign."""
+        rows = (await self.session.execute(
+            select(messages.c.campaign_id, func.max(messages.c.request_id).label("rid"))
+            .where(messages.c.tenant_id == self.tenant_id, messages.c.profile_id == profile_id,
+                   messages.c.wave != "PROOF",
+                   messages.c.outcome.in_(("REQUESTED", "CONTROL_GROUP")),
+                   messages.c.submitted_at <= at,
+                   messages.c.submitted_at >= at - func.make_interval(0, 0, 0, window_days))
+            .group_by(messages.c.campaign_id)
+        )).all()
+        return [r.rid for r in rows]
+
+    async def convert(self, event_id: str, request_ids: Sequence[str], amount: Decimal, at: datetime) -> None:
+        for rid in request_ids:
+            new = (await self.session.execute(
+                insert(conversions).values(tenant_id=self.tenant_id, event_id=event_id, request_id=rid,
+                                           amount=amount, at=at).on_conflict_do_nothing()
+            )).rowcount
+            if new:
+                await self.session.execute(
+                    update(messages)
+                    .where(messages.c.tenant_id == self.tenant_id, messages.c.request_id == rid)
+                    .values(converted_at=func.coalesce(messages.c.converted_at, at),
+                            revenue=messages.c.revenue + amount)
+                )
+
+    # -- identity keys ----------------------------------------------------------------------------------
+    async def link_keys(self, profile_id: str, keys: Sequence[tuple[str, str]]) -> None:
+        if keys:
+            stmt = insert(profile_keys).values([
+                {"tenant_id": self.tenant_id, "key_type": t, "key_value": v, "profile_id": profile_id}
+                for t, v in dict.fromkeys(keys)])
+            await self.session.execute(stmt.on_conflict_do_update(
+                index_elements=["tenant_id", "key_type", "key_value"], set_={"profile_id": profile_id}))
+
+    async def forget_profile(self, profile_id: str) -> None:
+        await self.session.execute(profile_keys.delete().where(
+            profile_keys.c.tenant_id == self.tenant_id, profile_keys.c.profile_id == profile_id))
+
+    async def profile_for(self, keys: Sequence[tuple[str, str]]) -> str | None:
+        if not keys:
+            return None
+        conds = [and_(profile_keys.c.key_type == t, profile_keys.c.key_value == v) for t, v in keys]
+
+        return (await self.session.execute(
+            select(profile_keys.c.profile_id).where(profile_keys.c.tenant_id == self.tenant_id, or_(*conds)).limit(1)
+        )).scalar()
+
+    # -- statistics -------------------------------------------------------------------------------------
+    async def by_variant(self, campaign_id: str, waves: Sequence[str] = ("ALL", "TEST", "REST")
+                         ) -> list[VariantCounts]:
+        base = and_(messages.c.tenant_id == self.tenant_id, messages.c.campaign_id == campaign_id,
+                    messages.c.wave.in_(list(waves)))
+        cols: list[Any] = [
+            messages.c.variant,
+            func.count(func.distinct(messages.c.profile_id)).label("targeted"),
+            func.count().filter(messages.c.outcome == "REQUESTED").label("requested"),
+            func.coalesce(func.sum(messages.c.revenue), 0).label("revenue"),
+            *(func.count(messages.c[c]).label(c) for c in COUNTED),
+        ]
+        rows = (await self.session.execute(select(*cols).where(base).group_by(messages.c.variant))).all()
+        outcome_rows = (await self.session.execute(
+            select(messages.c.variant, messages.c.outcome, func.count()).where(base)
+            .group_by(messages.c.variant, messages.c.outcome)
+        )).all()
+        outcomes: dict[str | None, dict[str, int]] = {}
+        for variant, outcome, n in outcome_rows:
+            outcomes.setdefault(variant, {})[outcome] = n
+        return [
+            VariantCounts(
+                variant=r.variant, targeted=r.targeted, requested=r.requested, outcomes=outcomes.get(r.variant, {}),
+                counts={c.removesuffix("_at"): getattr(r, c) for c in COUNTED}, revenue=Decimal(r.revenue),
+            )
+            for r in rows
+        ]
+
+    async def hourly(self, campaign_id: str) -> list[tuple[datetime, str, int]]:
+        """(hour, what, count) for every stamped column: the campaign hour by hour."""
+        out: list[tuple[datetime, str, int]] = []
+        base = and_(messages.c.tenant_id == self.tenant_id, messages.c.campaign_id == campaign_id)
+        for column in ("requested_at", *COUNTED):
+            col = messages.c[column]
+            hour = func.date_trunc("hour", col)
+            rows = (await self.session.execute(
+                select(hour, func.count()).where(base, col.is_not(None)).group_by(hour).order_by(hour))).all()
+            out += [(h, column.removesuffix("_at"), n) for h, n in rows]
+        return out
+
+    async def control(self, campaign_id: str) -> tuple[int, int]:
+        """(members held back by the global control group, of them converted)."""
+        row = (await self.session.execute(
+            select(func.count(func.distinct(messages.c.profile_id)),
+                   func.count(func.distinct(messages.c.profile_id)).filter(messages.c.converted_at.is_not(None)))
+            .where(messages.c.tenant_id == self.tenant_id, messages.c.campaign_id == campaign_id,
+                   messages.c.outcome == "CONTROL_GROUP")
+        )).one()
+        return int(row[0]), int(row[1])
+
+    async def metric_counts(self, campaign_id: str, column: str, wave: str) -> dict[str, tuple[int, int]]:
+        """variant -> (recipients requested, of them with `column` set), for the A/B test's decision."""
+        col = messages.c[column]
+        rows = (await self.session.execute(
+            select(messages.c.variant, func.count(func.distinct(messages.c.profile_id)),
+                   func.count(func.distinct(messages.c.profile_id)).filter(col.is_not(None)))
+            .where(messages.c.tenant_id == self.tenant_id, messages.c.campaign_id == campaign_id,
+                   messages.c.wave == wave, messages.c.outcome == "REQUESTED")
+            .group_by(messages.c.variant)
+        )).all()
+        return {r[0]: (int(r[1]), int(r[2])) for r in rows if r[0] is not None}
+
+    async def of_run(self, campaign_id: str, request_ids: Sequence[str]) -> list[NewMessage]:
+        rows = (await self.session.execute(
+            select(messages.c.request_id, messages.c.campaign_id, messages.c.profile_id, messages.c.channel,
+                   messages.c.variant, messages.c.wave, messages.c.outcome, messages.c.reason, messages.c.submitted_at)
+            .where(messages.c.tenant_id == self.tenant_id, messages.c.campaign_id == campaign_id,
+                   messages.c.request_id.in_(list(request_ids)))
+            .order_by(messages.c.profile_id, messages.c.channel)
+        )).all()
+        return [NewMessage(*r) for r in rows]

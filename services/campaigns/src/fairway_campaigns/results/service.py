@@ -1,0 +1,118 @@
+"""Results: what became of a campaign's messages, per variant and hour, with the uplift over the control group."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fairway_campaigns.campaigns.repository import Campaign
+from fairway_campaigns.campaigns.schemas import AbTest
+from fairway_campaigns.results.repository import ResultRepository
+from fairway_campaigns.results.schemas import CampaignStats, HourStats, UpliftStats, VariantResult
+from fairway_events.contracts.identity import (
+    ProfileCreated,
+    ProfileErased,
+    ProfileIdentityLinked,
+    ProfileMerged,
+    ProfileSnapshot,
+    ProfileUnmerged,
+)
+
+KEY_TYPES = ("email", "phoneNumber", "sclMemberId", "teetimePlayerId", "messagingContactId", "authUserId")
+DEFAULT_ATTRIBUTION_DAYS = 7
+UNSUBSCRIBE_WINDOW = timedelta(days=7)
+
+
+def keys_of(identity: Any) -> list[tuple[str, str]]:
+    out = []
+    for t in KEY_TYPES:
+        v = getattr(identity, t, None)
+        if v:
+            out.append((t, v.strip().lower() if t == "email" else str(v)))
+    return out
+
+
+def _snapshot_keys(p: ProfileSnapshot) -> list[tuple[str, str]]:
+    return [(t, v.strip().lower() if t == "email" else v) for t in KEY_TYPES for v in getattr(p.identities, t)]
+
+
+async def identity_changed(session: AsyncSession, tenant_id: str, payload: BaseModel) -> None:
+    repo = ResultRepository(session, tenant_id)
+    match payload:
+        case ProfileCreated():
+            await repo.link_keys(payload.profile.profileId, _snapshot_keys(payload.profile))
+        case ProfileIdentityLinked():
+            v = payload.value.strip().lower() if payload.keyType == "email" else payload.value
+            await repo.link_keys(payload.profileId, [(payload.keyType, v)])
+        case ProfileMerged():
+            await repo.link_keys(payload.winnerId, _snapshot_keys(payload.winner))
+        case ProfileUnmerged():
+            await repo.link_keys(payload.profileId, _snapshot_keys(payload.profile))
+            await repo.link_keys(payload.restoredId, _snapshot_keys(payload.restored))
+        case ProfileErased():
+            await repo.forget_profile(payload.profileId)
+
+
+async def converted(session: AsyncSession, tenant_id: str, event_id: str, keys: Sequence[tuple[str, str]],
+                    amount: Decimal, at: datetime, window_days: int = DEFAULT_ATTRIBUTION_DAYS) -> int:
+    """Attribute an upstream booking or purchase to every campaign that reached (or held back) the person within
+    the attribution window before it."""
+    repo = ResultRepository(session, tenant_id)
+    profile = await repo.profile_for(keys)
+    if profile is None:
+        return 0
+    request_ids = await repo.convertible(profile, at, window_days)
+    await repo.convert(event_id, request_ids, amount, at)
+    return len(request_ids)
+
+
+async def unsubscribed(session: AsyncSession, tenant_id: str, keys: Sequence[tuple[str, str]], at: datetime) -> None:
+    repo = ResultRepository(session, tenant_id)
+    profile = await repo.profile_for(keys)
+    if profile is not None:
+        await repo.unsubscribed(profile, at, at - UNSUBSCRIBE_WINDOW)
+
+
+def _rate(n: int, d: int) -> float:
+    return round(n / d, 4) if d else 0.0
+
+
+async def stats(session: AsyncSession, tenant_id: str, campaign: Campaign) -> CampaignStats:
+    repo = ResultRepository(session, tenant_id)
+    rows = await repo.by_variant(campaign.id)
+    variants = []
+    for r in rows:
+        c = r.counts
+        variants.append(VariantResult(
+            variant=r.variant, targeted=r.targeted, requested=r.requested,
+            held=r.outcomes.get("HELD", 0),
+            skipped={k: v for k, v in r.outcomes.items() if k not in ("REQUESTED", "HELD")},
+            revenue=r.revenue, openRate=_rate(c["opened"], r.requested), clickRate=_rate(c["clicked"], r.requested),
+            conversionRate=_rate(c["converted"], r.requested), **c,
+        ))
+    total = VariantResult.total(variants)
+    control_size, control_converted = await repo.control(campaign.id)
+    reached = total.requested
+    treated_rate = _rate(total.converted, reached)
+    control_rate = _rate(control_converted, control_size)
+    uplift = UpliftStats(
+        controlSize=control_size, controlConverted=control_converted, controlConversionRate=control_rate,
+        treatedConversionRate=treated_rate,
+        absoluteUplift=round(treated_rate - control_rate, 4) if control_size else None,
+        relativeUplift=round((treated_rate - control_rate) / control_rate, 4) if control_size and control_rate
+        else None,
+    )
+    hours: dict[datetime, dict[str, int]] = {}
+    for hour, what, n in await repo.hourly(campaign.id):
+        hours.setdefault(hour, {})[what] = n
+    ab = AbTest.model_validate(campaign.ab_test) if campaign.ab_test else None
+    return CampaignStats(
+        campaignId=campaign.id, state=campaign.state, audienceSize=campaign.audience_size,
+        submitted=campaign.cursor, total=total, variants=[v for v in variants if v.variant is not None],
+        hourly=[HourStats(hour=h, **{k: v.get(k, 0) for k in HourStats.COUNTS}) for h, v in sorted(hours.items())],
+        uplift=uplift, abTest=campaign.decision, metric=ab.metric.value if ab else None,
+    )

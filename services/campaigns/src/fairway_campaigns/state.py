@@ -1,0 +1,17 @@
+"""The campaigns service's typed runtime state: what its endpoints, handlers and jobs share."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from fairway_chassis import Clock, SystemClock
+
+if TYPE_CHECKING:
+    from fairway_campaigns.sending.dispatcher import Dispatcher
+
+
+@dataclass
+class CampaignsState:
+    clock: Clock = field(default_factory=SystemClock)
+    batch_size: int = 500  # recipients per fan-out transaction
+    dispatch: Dispatcher | None = None  # the dispatch concept's in-process door to Messaging
