@@ -6,7 +6,8 @@ from fastapi import FastAPI
 
 from fairway_chassis import Clock, ConsumerSpec, ServiceDefinition, SystemClock, create_service, serve
 from fairway_segmentation import maintenance
-from fairway_segmentation.readmodel.handlers import HANDLED, TOPICS, make_handler
+from fairway_segmentation.ingest.handlers import HANDLED, TOPICS, make_handler
+from fairway_segmentation.nl.endpoints import router as nl_router
 from fairway_segmentation.segments.endpoints import router, tools
 from fairway_segmentation.settings import Settings
 from fairway_segmentation.state import SegmentationState
@@ -22,7 +23,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             name="segmentation",
             settings=settings,
             migrations_dir=MIGRATIONS,
-            routers=[tools, router],
+            routers=[tools, nl_router, router],
             consumers=[
                 ConsumerSpec(
                     name="segmentation.read-model",

@@ -17,6 +17,7 @@ from fairway_chassis import (
     serve,
 )
 from fairway_timeline.activities.endpoints import router as timeline_router
+from fairway_timeline.counters.endpoints import router as counters_router
 from fairway_timeline.counters.service import sweep_once
 from fairway_timeline.ingest.handler import HANDLED, TOPICS, TimelineIngest
 from fairway_timeline.notes.endpoints import router as notes_router
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             settings=settings,
             migrations_dir=MIGRATIONS,
             description="The activity timeline of each profile, and staff notes.",
-            routers=[timeline_router, notes_router],
+            routers=[timeline_router, counters_router, notes_router],
             consumers=[
                 ConsumerSpec(
                     name="timeline.activities",

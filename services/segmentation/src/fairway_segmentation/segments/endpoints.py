@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import ValidationError
 
 from fairway_chassis import Principal, SessionDep, Unprocessable, field_errors, require_roles, runtime_state
-from fairway_segmentation.nl.service import NlIn, NlOut, build
 from fairway_segmentation.readmodel.fields import CATALOGUE
 from fairway_segmentation.segments import schemas
 from fairway_segmentation.segments.service import MemberKeys, SegmentService
@@ -51,21 +50,6 @@ async def preview(
     principal: Reader,
 ) -> schemas.PreviewOut:
     return await _service(state, session, principal).preview(body)
-
-
-@tools.post("/nl", response_model=NlOut)
-async def natural_language(
-    body: NlIn, request: Request, state: StateDep, session: SessionDep, principal: Writer
-) -> NlOut:
-    runtime = request.app.state.runtime
-    return await build(
-        session,
-        principal,
-        body,
-        rpc=runtime.rpc,
-        now=state.clock.now(),
-        timeout=runtime.settings.ai_timeout_seconds,
-    )
 
 
 @router.get("", response_model=schemas.SegmentPage)

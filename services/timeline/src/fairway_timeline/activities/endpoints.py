@@ -7,10 +7,9 @@ from fastapi import APIRouter, Query, Response
 from fairway_chassis import Unprocessable
 from fairway_timeline.activities.catalogue import ActivityType, Category
 from fairway_timeline.activities.repository import TimelineQuery
-from fairway_timeline.activities.schemas import CountersOut, TimelinePage
+from fairway_timeline.activities.schemas import TimelinePage
 from fairway_timeline.activities.service import parse_bound, parse_list, timeline_page
-from fairway_timeline.api import ProfileIdPath, Reader, ReadSessionDep, live_profile
-from fairway_timeline.counters.repository import EMPTY, CountersRepository
+from fairway_timeline.api import ProfileIdPath, Reader, ReadSessionDep
 
 router = APIRouter(prefix="/api/v1/customers", tags=["timeline"])
 
@@ -51,14 +50,3 @@ async def get_timeline(
     # Serialised straight to JSON (the model documents the response; it needs no second validation).
     return Response(page.model_dump_json(), media_type="application/json")
 
-
-@router.get("/{profile_id}/counters", response_model=CountersOut)
-async def get_counters(
-    profile_id: ProfileIdPath, session: ReadSessionDep, principal: Reader
-) -> CountersOut:
-    """The counters last published on crm.timeline for this profile."""
-    live = await live_profile(session, principal.tenant_id, profile_id)
-    stored = await CountersRepository(session).get(principal.tenant_id, live)
-    if stored is None:
-        return CountersOut(profileId=live, asOf=None, counters=dict(EMPTY))
-    return CountersOut(profileId=live, asOf=stored[1], counters=stored[0])

@@ -1,5 +1,6 @@
-"""The read-model consumer: crm.identity, crm.timeline and crm.scoring events update `profiles`; every person
-whose row changed is re-evaluated against the tenant's active dynamic segments in the same transaction.
+"""The consumer (above both concepts it feeds): crm.identity, crm.timeline and crm.scoring events update the read
+model's `profiles`; every person whose row changed is re-evaluated against the tenant's active dynamic segments
+in the same transaction.
 
 One Kafka batch is one transaction (the chassis' unit of work): inbox claim, row updates, membership changes
 and their outbox events commit together or not at all.

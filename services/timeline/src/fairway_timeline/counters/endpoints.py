@@ -1,0 +1,22 @@
+"""GET /customers/{id}/counters: what the counters concept last published for a profile."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from fairway_timeline.activities.schemas import CountersOut
+from fairway_timeline.api import ProfileIdPath, Reader, ReadSessionDep, live_profile
+from fairway_timeline.counters.repository import EMPTY, CountersRepository
+
+router = APIRouter(prefix="/api/v1/customers", tags=["timeline"])
+
+
+@router.get("/{profile_id}/counters", response_model=CountersOut)
+async def get_counters(
+    profile_id: ProfileIdPath, session: ReadSessionDep, principal: Reader
+) -> CountersOut:
+    """The counters last published on crm.timeline for this profile."""
+    live = await live_profile(session, principal.tenant_id, profile_id)
+    stored = await CountersRepository(session).get(principal.tenant_id, live)
+    if stored is None:
+        return CountersOut(profileId=live, asOf=None, counters=dict(EMPTY))
+    return CountersOut(profileId=live, asOf=stored[1], counters=stored[0])
