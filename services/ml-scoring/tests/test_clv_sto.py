@@ -46,7 +46,7 @@ async def test_clv_and_send_time_profiles(ml_settings) -> None:
     now = datetime.now(UTC)
     events, roster = club_history("club-a", members=140, start=now - timedelta(days=760), end=now, seed=7)
     async with run_service(create_app(ml_settings())) as svc:
-        ctx = svc.runtime.extras["ml"]
+        ctx = svc.runtime.state
         sessions = svc.runtime.sessionmaker
         async with sessions() as s, s.begin():
             await insert_events(s, events)

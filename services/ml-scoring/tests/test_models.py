@@ -87,7 +87,7 @@ async def test_churn_model_lifecycle(ml_settings) -> None:
         "club-b", members=12, start=now - timedelta(days=200), end=now, seed=5, id_prefix="B"
     )
     async with run_service(create_app(settings)) as svc:
-        ctx = svc.runtime.extras["ml"]
+        ctx = svc.runtime.state
         sessions = svc.runtime.sessionmaker
         async with sessions() as s, s.begin():
             await insert_events(s, events + small)

@@ -130,7 +130,7 @@ async def test_events_become_features_scores_and_announcements(ml_settings, prod
         )
         await send_identity(producer, topics, "club-a", ProfileCreated(profile=snapshot), "prof-1")
         await wait_for(lambda: _moved(svc), what="events moved to prof-1")
-        await svc.runtime.extras["ml"].drain()  # the online-store push follows the commit
+        await svc.runtime.state.drain()  # the online-store push follows the commit
         r = await svc.http.get("/api/v1/ml/engagement/prof-1", headers=auth_headers("club-a", ["staff"]))
         assert r.status_code == 200 and r.json()["featureSource"] == "online-store", r.text
         eng = r.json()
@@ -139,7 +139,7 @@ async def test_events_become_features_scores_and_announcements(ml_settings, prod
         assert (
             await svc.http.get(f"/api/v1/ml/engagement/{player}", headers=auth_headers("club-a"))
         ).status_code == 404
-        fs = svc.runtime.extras["ml"].fs  # the fast online read agrees with Feast's public API
+        fs = svc.runtime.state.fs  # the fast online read agrees with Feast's public API
         fast, found = fs.read_values("club-a", ["prof-1", "nobody"])
         public = fs.store.get_online_features(
             features=["profile_vector:raw"],
@@ -227,8 +227,8 @@ async def test_events_become_features_scores_and_announcements(ml_settings, prod
         assert (
             await svc.http.get("/api/v1/ml/engagement/prof-1", headers=auth_headers("club-a"))
         ).status_code == 404
-        await svc.runtime.extras["ml"].drain()
-        raw, found = svc.runtime.extras["ml"].fs.read("club-a", ["prof-1"])
+        await svc.runtime.state.drain()
+        raw, found = svc.runtime.state.fs.read("club-a", ["prof-1"])
         assert not found[0] and raw.drop(columns=["event_count"]).isna().all(axis=None)  # tombstone, no data
 
 

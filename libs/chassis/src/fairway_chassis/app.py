@@ -61,13 +61,13 @@ class Runtime(Generic[StateT]):
     extras: dict[str, Any] = field(default_factory=dict)  # deprecated: use `state`; goes once services moved
 
 
-def runtime_state(kind: type[StateT]) -> Callable[[Request], StateT]:
+def runtime_state(kind: type[StateT]) -> Callable[[Request], Awaitable[StateT]]:
     """A FastAPI dependency returning the service's state, for an alias in the service's deps.py:
 
         MlStateDep = Annotated[MlState, Depends(runtime_state(MlState))]
     """
 
-    def dependency(request: Request) -> StateT:
+    async def dependency(request: Request) -> StateT:  # async: FastAPI runs a plain function in a thread
         state = request.app.state.runtime.state
         if not isinstance(state, kind):
             raise TypeError(f"the runtime holds {type(state).__name__}, not {kind.__name__}")

@@ -5,13 +5,22 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from fairway_chassis import ConsumerSpec, Runtime, ServiceDefinition, create_service, serve
+from fairway_chassis import (
+    Clock,
+    ConsumerSpec,
+    Runtime,
+    ServiceDefinition,
+    SystemClock,
+    create_service,
+    periodic,
+    serve,
+)
 from fairway_ml_scoring.churn.endpoints import router as churn_router
 from fairway_ml_scoring.clv.endpoints import router as clv_router
-from fairway_ml_scoring.context import Clock, MlContext, SystemClock
+from fairway_ml_scoring.context import MlContext
 from fairway_ml_scoring.engagement.endpoints import router as engagement_router
 from fairway_ml_scoring.features.ingest import HANDLED, TOPICS, FeatureIngest
-from fairway_ml_scoring.jobs import drift_loop, materialize_loop, watch_models
+from fairway_ml_scoring.jobs import check_all_drift, refresh_all_tenants, watch_models
 from fairway_ml_scoring.models.endpoints import router as models_router
 from fairway_ml_scoring.settings import Settings
 from fairway_ml_scoring.sto.endpoints import router as sto_router
@@ -34,7 +43,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         await ctx.drain()
         ctx.stop()
 
-    app = create_service(
+    return create_service(
         ServiceDefinition(
             name="ml-scoring",
             settings=settings,
@@ -47,12 +56,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 )
             ],
             on_startup=[start],
-            background=[watch_models, materialize_loop, drift_loop],
+            background=[
+                periodic("watch-models", settings.model_poll_seconds, watch_models),
+                periodic("materialize", settings.materialize_interval_seconds, refresh_all_tenants),
+                periodic("drift", settings.drift_interval_seconds, check_all_drift),
+            ],
             on_shutdown=[stop],
+            state=ctx,
         )
     )
-    app.state.runtime.extras["ml"] = ctx
-    return app
 
 
 def main() -> None:

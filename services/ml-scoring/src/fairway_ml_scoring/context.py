@@ -1,5 +1,5 @@
 """What the handlers, endpoints, loops and the CLI share: settings, clock, Feast, the model registry and the
-models being served. One instance per process, kept in `runtime.extras["ml"]`.
+models being served. One instance per process: the service's typed state (`runtime.state`, `deps.Ml`).
 """
 
 from __future__ import annotations
@@ -8,29 +8,20 @@ import asyncio
 import concurrent.futures
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
 import structlog
-from fastapi import Request
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from fairway_chassis import Clock, SystemClock
 from fairway_ml_scoring.features.store import FeatureStoreGateway
 from fairway_ml_scoring.models.cache import ModelCache
 from fairway_ml_scoring.models.registry import ModelRegistry
 from fairway_ml_scoring.settings import Settings
 
 log = structlog.get_logger("fairway.ml")
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 @dataclass
@@ -126,8 +117,3 @@ class MlContext:
         """Wait for pending online writes (tests and the CLI)."""
         while self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
-
-
-async def ml(request: Request) -> MlContext:
-    # async: FastAPI would run a plain function in its thread pool, a thread hop on every request
-    return request.app.state.runtime.extras["ml"]

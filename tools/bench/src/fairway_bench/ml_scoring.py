@@ -128,7 +128,7 @@ async def main() -> None:
             app = create_app(settings)
             async with run_service(app) as svc:
                 tune_gc()  # as the service's own process does
-                ctx = svc.runtime.extras["ml"]
+                ctx = svc.runtime.state
                 sessions = svc.runtime.sessionmaker
                 now = datetime.now(UTC)
                 events, roster = club_history(

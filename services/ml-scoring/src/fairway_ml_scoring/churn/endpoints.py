@@ -2,28 +2,26 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from fairway_chassis import Principal, SessionDep, require_roles
+from fairway_chassis import SessionDep
 from fairway_ml_scoring.churn.risk import days_until_churn
 from fairway_ml_scoring.churn.service import predict, record_actual
-from fairway_ml_scoring.context import MlContext, ml
+from fairway_ml_scoring.deps import Ml, OutcomeRecorder, Reader
 from fairway_ml_scoring.scoring.repository import ScoreRepository
 
 router = APIRouter(prefix="/api/v1/ml/churn", tags=["churn"])
-Ml = Annotated[MlContext, Depends(ml)]
 RiskLevel = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
-READERS = ("staff", "marketer", "analyst", "service")
 
 
 @router.get("/predict", response_class=JSONResponse)
 async def get_prediction(
+    principal: Reader,
     ctx: Ml,
     customerId: Annotated[str, Query(min_length=1, max_length=400)],  # noqa: N803
     refresh: bool = False,
-    principal: Principal = require_roles(*READERS),
 ) -> JSONResponse:
     """Churn probability, risk level, days until churn, top factors, recommended actions and model version.
     Served by the club's champion model, or a rule-based estimate (marked `fallback`) without one."""
@@ -36,12 +34,12 @@ async def get_prediction(
 
 @router.get("/at-risk")
 async def at_risk(
+    principal: Reader,
     session: SessionDep,
     ctx: Ml,
     riskLevel: Annotated[list[RiskLevel] | None, Query()] = None,  # noqa: N803
     daysUntilChurn: Annotated[int | None, Query(ge=1, le=730)] = None,  # noqa: N803
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    principal: Principal = require_roles(*READERS),
 ) -> dict[str, Any]:
     """Members by current churn risk (riskiest first), from the latest scores."""
     levels = riskLevel or ["HIGH", "CRITICAL"]
@@ -85,11 +83,11 @@ class ActualChurn(BaseModel):
 
 @router.post("/{predictionId}/actual-churn")
 async def actual_churn(
+    principal: OutcomeRecorder,
     session: SessionDep,
     ctx: Ml,
     predictionId: UUID,
     body: ActualChurn,  # noqa: N803
-    principal: Principal = require_roles("staff", "analyst", "service"),
 ) -> dict[str, Any]:
     """Record what really happened, so the model's live accuracy can be tracked."""
     return await record_actual(

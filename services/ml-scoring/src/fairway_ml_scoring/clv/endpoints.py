@@ -1,21 +1,20 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from fairway_chassis import Principal, SessionDep, require_roles
+from fairway_chassis import SessionDep
 from fairway_ml_scoring.clv.service import predict_clv
-from fairway_ml_scoring.context import MlContext, ml
+from fairway_ml_scoring.deps import Ml, Reader
 
 router = APIRouter(prefix="/api/v1/ml/clv", tags=["clv"])
-Ml = Annotated[MlContext, Depends(ml)]
 
 
 @router.get("/predict")
 async def get_clv(
+    principal: Reader,
     session: SessionDep,
     ctx: Ml,
     customerId: Annotated[str, Query(min_length=1, max_length=400)],  # noqa: N803
-    principal: Principal = require_roles("staff", "marketer", "analyst", "service"),
 ) -> dict[str, Any]:
     """Predicted spend over the next 12 months (monthly breakdown) and historical CLV."""
     return await predict_clv(session, ctx, principal.tenant_id, customerId)

@@ -1,22 +1,21 @@
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from fairway_chassis import Forbidden, Principal, SessionDep, require_roles
-from fairway_ml_scoring.context import MlContext, ml
+from fairway_chassis import Forbidden, SessionDep
+from fairway_ml_scoring.deps import Ml, ModelAdmin, ModelViewer
 from fairway_ml_scoring.models import service
 
 router = APIRouter(prefix="/api/v1/ml/models", tags=["models"])
-Ml = Annotated[MlContext, Depends(ml)]
 ModelName = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[a-z_]+$")]
 
 
 @router.get("")
 async def list_models(
+    principal: ModelViewer,
     ctx: Ml,
     modelType: Annotated[Literal["churn", "clv"] | None, Query()] = None,  # noqa: N803
-    principal: Principal = require_roles("analyst", "marketer"),
 ) -> dict[str, Any]:
     """The club's registered models: versions, metrics, aliases, and which version is being served."""
     return {"items": await service.list_models(ctx, principal.tenant_id, modelType)}
@@ -30,12 +29,12 @@ class Promotion(BaseModel):
 
 @router.post("/{name}/promote")
 async def promote(
+    principal: ModelAdmin,
     request: Request,
     session: SessionDep,
     ctx: Ml,
     name: ModelName,
     body: Promotion,
-    principal: Principal = require_roles("analyst"),
 ) -> dict[str, Any]:
     """Make a version the champion. A churn version must beat the current champion on a time-based holdout
     and clear the AUC floor; a former champion may always return (rollback); `force` is for admins."""
@@ -47,7 +46,7 @@ async def promote(
 
 @router.get("/{name}/performance")
 async def performance(
-    session: SessionDep, ctx: Ml, name: ModelName, principal: Principal = require_roles("analyst", "marketer")
+    session: SessionDep, ctx: Ml, name: ModelName, principal: ModelViewer
 ) -> dict[str, Any]:
     """Training metrics per version, live accuracy on recorded outcomes, predictions served, feature drift."""
     return await service.performance(session, ctx, principal.tenant_id, name)
