@@ -1,6 +1,5 @@
 """Wiring only: which routers, consumers and background loops make up the ai-gateway service."""
 
-import asyncio
 from pathlib import Path
 
 import structlog
@@ -11,7 +10,7 @@ from fairway_ai_gateway.gateway.pipeline import Gateway
 from fairway_ai_gateway.gateway.rpc import build_rpc_server
 from fairway_ai_gateway.settings import Settings
 from fairway_ai_gateway.sql import HotPool
-from fairway_chassis import Runtime, ServiceDefinition, create_service, serve
+from fairway_chassis import Runtime, ServiceDefinition, create_service, periodic, serve
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 log = structlog.get_logger("fairway.ai-gateway")
@@ -25,21 +24,15 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
         assert runtime.sessionmaker is not None
         # The LLM path's statements run on their own asyncpg pool (sql.HotPool, opened on first use).
         gw.bind(runtime.sessionmaker, HotPool(settings.service_database_url, size=settings.hot_pool_size))
-        runtime.extras["gateway"] = gw
         if gw.provider is None:
             log.warning(
                 "no FAIRWAY_AI_ANTHROPIC_API_KEY: running offline, every operation answers from its fallback"
             )
 
-    async def sweeper(runtime: Runtime) -> None:
-        while True:
-            await asyncio.sleep(settings.sweep_interval_seconds)
-            try:
-                orphans, purged = await gw.sweep()
-                if orphans or purged:
-                    log.warning("swept", unsettled_reservations_charged=orphans, cache_entries_purged=purged)
-            except Exception:  # the database may be away for a moment; the next sweep catches up
-                log.exception("sweep failed")
+    async def sweep(runtime: Runtime[Gateway]) -> None:
+        orphans, purged = await gw.sweep()
+        if orphans or purged:
+            log.warning("swept", unsettled_reservations_charged=orphans, cache_entries_purged=purged)
 
     async def close(runtime: Runtime) -> None:
         await gw.close()
@@ -52,7 +45,8 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
             routers=[admin_router],
             rpc_servers=[build_rpc_server(gw)],
             on_startup=[bind],
-            background=[sweeper],
+            background=[periodic("sweep", settings.sweep_interval_seconds, sweep)],
+            state=gw,
             on_shutdown=[close],
             description="The only way out to an LLM: cost caps, PII sanitisation, injection defence, validation, "
             "fallbacks, audit.",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,28 +17,17 @@ from fairway_ai_gateway.budget.pricing import micros, usd
 from fairway_ai_gateway.budget.repository import BudgetRepository
 from fairway_ai_gateway.budget.service import is_disabled, throttle_factor
 from fairway_ai_gateway.config.schemas import TenantAIConfig, TenantAIConfigPatch
+from fairway_ai_gateway.deps import Admin, ConfigReader, Explainer, GatewayDep, Tester
 from fairway_ai_gateway.gateway.pipeline import Gateway, UnknownAIOperation
-from fairway_ai_gateway.gateway.rpc import field_errors
-from fairway_chassis import NotFound, Principal, SessionDep, Unprocessable, require_roles
-from fairway_chassis.errors import FairwayError
+from fairway_chassis import NotFound, SessionDep, Unprocessable, field_errors
 
 router = APIRouter(prefix="/api/v1", tags=["ai"])
 Range = Literal["7d", "30d", "90d"]
 RANGE_DAYS = {"7d": 7, "30d": 30, "90d": 90}
 
 
-class FieldErrors(FairwayError):
-    """The request is well-formed but invalid; each entry names the field at fault."""
-
-    status_code = 422
-
-
-def gateway_of(request: Request) -> Gateway:
-    return request.app.state.runtime.extras["gateway"]
-
-
 async def _status(gw: Gateway, session: AsyncSession, tenant: str, cfg: TenantAIConfig) -> dict[str, Any]:
-    p = periods_at(gw.clock(), cfg.timezone)
+    p = periods_at(gw.clock.now(), cfg.timezone)
     repo = BudgetRepository(session)
     fig = await repo.figures(tenant, day=p.day, hour=p.hour, month=p.month)
     return {
@@ -70,11 +59,10 @@ async def _status(gw: Gateway, session: AsyncSession, tenant: str, cfg: TenantAI
 
 @router.get("/admin/ai/config", summary="The tenant's AI configuration (TenantAIConfig) and budget status")
 async def get_config(
-    request: Request,
+    gw: GatewayDep,
     session: SessionDep,
-    principal: Principal = require_roles("admin", "marketer", "analyst"),
+    principal: ConfigReader,
 ) -> dict[str, Any]:
-    gw = gateway_of(request)
     await gw.flush()  # this replica's answered requests are in the figures (their records are written after)
     cfg = await gw.configs.get(session, principal.tenant_id, fresh=True)
     return {
@@ -86,16 +74,15 @@ async def get_config(
 
 @router.patch("/admin/ai/config", summary="Change the tenant's AI configuration (any subset of fields)")
 async def patch_config(
-    request: Request,
+    gw: GatewayDep,
     body: TenantAIConfigPatch,
     session: SessionDep,
-    principal: Principal = require_roles("admin"),
+    principal: Admin,
 ) -> dict[str, Any]:
-    gw = gateway_of(request)
     try:
         cfg, changed = await gw.configs.update(session, principal.tenant_id, body, principal.subject)
     except ValidationError as exc:
-        raise FieldErrors(field_errors(exc, "body.")) from None
+        raise Unprocessable.fields(field_errors(exc, ("body",))) from None
     return {"tenantId": principal.tenant_id, **cfg.doc(), "changedFields": changed}
 
 
@@ -103,16 +90,15 @@ async def patch_config(
     "/admin/ai/usage", summary="AI usage: requests, LLM calls, tokens and spend, by day and operation"
 )
 async def usage(
-    request: Request,
+    gw: GatewayDep,
     session: SessionDep,
+    principal: ConfigReader,
     range_: Range = Query("30d", alias="range"),
-    principal: Principal = require_roles("admin", "marketer", "analyst"),
 ) -> dict[str, Any]:
-    gw = gateway_of(request)
     await gw.flush()  # this replica's answered requests are in the figures
     tenant = principal.tenant_id
     cfg = await gw.configs.get(session, tenant, fresh=True)
-    now = gw.clock()
+    now = gw.clock.now()
     since = now - timedelta(days=RANGE_DAYS[range_])
     repo = AuditRepository(session)
     days = await repo.by_day(tenant, since, cfg.timezone)
@@ -184,15 +170,14 @@ def _rate(part: int, whole: int) -> float:
     "/admin/ai/quality", summary="AI quality: fallback and error rates, breaker events, latency, spend"
 )
 async def quality(
-    request: Request,
+    gw: GatewayDep,
     session: SessionDep,
+    principal: ConfigReader,
     range_: Range = Query("30d", alias="range"),
-    principal: Principal = require_roles("admin", "marketer", "analyst"),
 ) -> dict[str, Any]:
-    gw = gateway_of(request)
     await gw.flush()  # this replica's answered requests are in the figures
     tenant = principal.tenant_id
-    since = gw.clock() - timedelta(days=RANGE_DAYS[range_])
+    since = gw.clock.now() - timedelta(days=RANGE_DAYS[range_])
     repo = AuditRepository(session)
     rows = await repo.by_operation(tenant, since)
     total = next((r for r in rows if r["operation"] is None), None)
@@ -264,9 +249,8 @@ class TestRequest(BaseModel):
     "/admin/ai/test", summary="Run an operation for your tenant, governed as usual; nothing is sent onward"
 )
 async def test_operation(
-    request: Request, body: TestRequest, principal: Principal = require_roles("admin", "marketer")
+    gw: GatewayDep, body: TestRequest, principal: Tester
 ) -> dict[str, Any]:
-    gw = gateway_of(request)
     try:
         result = await gw.run(
             principal.tenant_id, body.operation, body.input, origin="admin-test", was_used=False
@@ -274,18 +258,18 @@ async def test_operation(
     except UnknownAIOperation as exc:
         raise Unprocessable(str(exc), field="body.operation") from None
     except ValidationError as exc:
-        raise FieldErrors(field_errors(exc, "body.input.")) from None
+        raise Unprocessable.fields(field_errors(exc, ("body", "input"))) from None
     return {"operation": body.operation, "result": result, "sentOnward": False}
 
 
 @router.get("/ai/explain/{decision_id}", summary="Why the AI decided what it did (AIDecisionLog, no PII)")
 async def explain_decision(
     decision_id: str,
-    request: Request,
+    gw: GatewayDep,
     session: SessionDep,
-    principal: Principal = require_roles("admin", "marketer", "staff", "analyst"),
+    principal: Explainer,
 ) -> dict[str, Any]:
-    await gateway_of(request).flush()  # a decision this replica just answered is explainable at once
+    await gw.flush()  # a decision this replica just answered is explainable at once
     row = await AuditRepository(session).get(principal.tenant_id, decision_id[:100])
     if row is None:
         raise NotFound(f"no AI decision {decision_id!r}")

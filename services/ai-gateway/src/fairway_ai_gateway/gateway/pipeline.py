@@ -42,7 +42,8 @@ from fairway_ai_gateway.safety.injection import PromptGuard
 from fairway_ai_gateway.safety.output import OutputInvalid
 from fairway_ai_gateway.settings import Settings
 from fairway_ai_gateway.sql import HotPool
-from fairway_events import Envelope, new_event_id, outbox, registry, utcnow
+from fairway_chassis import Clock, SystemClock
+from fairway_events import Envelope, new_event_id, outbox, registry
 from fairway_events.contracts.ai import AICircuitBreakerClosed, AICircuitBreakerOpened, AIFallbackUsed
 
 log = structlog.get_logger("fairway.ai-gateway")
@@ -86,7 +87,7 @@ class Gateway:
         self,
         settings: Settings,
         *,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = SystemClock(),
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -183,7 +184,7 @@ class Gateway:
         op = self.operation(operation)
         request = op.request_model.model_validate(payload)
         started = self.monotonic()
-        now = self.clock()
+        now = self.clock.now()
         decision_id = new_event_id()
         out = Outcome()
         cfg = await self.configs.current(self._hot, tenant_id)
@@ -374,7 +375,7 @@ class Gateway:
                 amount=amount,
                 reservation_id=new_event_id(),
                 periods=periods,
-                now=self.clock(),
+                now=self.clock.now(),
                 decision_id=decision_id,
                 operation=op.name,
             )
@@ -633,7 +634,7 @@ class Gateway:
     async def sweep(self) -> tuple[int, int]:
         """Charge and log reservations whose request never settled (a crashed replica, or a record lost with a
         database crash), and purge expired cache entries. Returns (orphans, cache entries purged)."""
-        now = self.clock()
+        now = self.clock.now()
         async with self._sm() as session, session.begin():
             orphans = await BudgetRepository(session).take_orphans(now)
             audit = AuditRepository(session)

@@ -13,15 +13,12 @@ from pydantic import ValidationError
 
 from fairway_ai_gateway.gateway.pipeline import Gateway
 from fairway_ai_gateway.operations import OPERATIONS
+from fairway_chassis import field_errors
 from fairway_events import TopicNames
 from fairway_events.rpc import Operation as RpcOperation
 from fairway_events.rpc import RequestRejected, RpcServer
 from fairway_schemas.ai import AI_REQUEST_TOPIC
 from fairway_schemas.common import TENANT_ID_PATTERN
-
-
-def field_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
-    return [{"field": prefix + ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
 
 
 def _handler(gateway: Gateway, name: str) -> RpcOperation:
