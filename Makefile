@@ -9,7 +9,8 @@ PYTEST_ARGS ?=
 # Tests mostly wait on the broker and the database, so a few workers share 2 cores well.
 PYTEST_WORKERS ?= 4
 
-.PHONY: install up down status test test-unit test-e2e bench lint format demo topics schemas clean
+.PHONY: install up down status test test-unit test-e2e bench lint format demo topics schemas clean \
+	deploy-check compose-up compose-down compose-test
 
 # uv lives in a small bootstrap venv of its own, so a fresh machine needs nothing but Python 3.11.
 $(UV):
@@ -64,3 +65,28 @@ schemas: install ## commit the JSON Schema of every new event version
 
 clean: down
 	rm -rf $(RUN) $(VENV)
+
+deploy-check: install ## render and validate docker-compose.yml, the Dockerfile and every Kubernetes overlay, offline
+	$(PY) -m pytest -q tools/fairway/tests/test_deploy.py
+
+# docker compose: the same demo as `make up`, on Apache Kafka and PostgreSQL (needs a Docker engine).
+COMPOSE := docker compose --env-file $(RUN)/compose.env
+
+$(RUN)/compose.env:
+	@mkdir -p $(RUN)
+	@{ echo "FAIRWAY_JWT_SECRET=$$(openssl rand -hex 32)"; echo "FAIRWAY_PG_PASSWORD=$$(openssl rand -hex 16)"; \
+	   echo "FAIRWAY_SOCIAL_TOKEN_KEYS=k1:$$(openssl rand -base64 32 | tr '+/' '-_')"; \
+	   echo "FAIRWAY_SOCIAL_STATE_SECRET=$$(openssl rand -hex 32)"; \
+	   echo "FAIRWAY_AI_ANTHROPIC_BASE_URL=http://fake-llm:8099"; echo "FAIRWAY_AI_ANTHROPIC_API_KEY=local-fake-provider"; \
+	 } > $@ && chmod 600 $@ && echo "wrote $@ (secrets for the local compose stack)"
+
+compose-up: $(RUN)/compose.env
+	@docker info >/dev/null 2>&1 || { echo "no Docker engine here: docker compose cannot run"; exit 1; }
+	$(COMPOSE) --profile demo up -d --build --wait
+
+compose-down:
+	$(COMPOSE) --profile demo down
+
+compose-test: install compose-up ## the e2e suite against the compose stack
+	set -a && . $(RUN)/compose.env && set +a && FAIRWAY_E2E_EXTERNAL=1 FAIRWAY_KAFKA_BOOTSTRAP=127.0.0.1:29092 \
+	  $(PY) -m pytest tests/e2e $(PYTEST_ARGS)

@@ -59,6 +59,11 @@ def _free_offset() -> int:
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     run_dir = tmp_path_factory.mktemp("platform")
+    if os.environ.get("FAIRWAY_E2E_EXTERNAL") == "1":
+        # A platform someone else started (`make compose-test`): services on their usual ports, the broker and
+        # the JWT secret from the environment.
+        yield Platform(env=dict(os.environ), port_offset=0, run_dir=run_dir)
+        return
     env = {k: v for k, v in os.environ.items()
            if k not in {"FAIRWAY_DATABASE_URL", "FAIRWAY_KAFKA_BOOTSTRAP", "FAIRWAY_JWT_SECRET", "FAIRWAY_TOPIC_PREFIX"}}
     offset = _free_offset()

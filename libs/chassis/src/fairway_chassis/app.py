@@ -139,8 +139,9 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
         configure_logging(defn.name, s.log_level, s.log_json)
         configure_tracing(defn.name)
         url = s.service_database_url
-        await ensure_database(url)
-        await migrate(defn.migrations_dir, url)
+        if s.migrate_on_start:
+            await ensure_database(url)
+            await migrate(defn.migrations_dir, url)
         runtime.engine = make_engine(url, s.db_pool_size)
         runtime.sessionmaker = make_sessionmaker(runtime.engine)
         await wait_for_broker(s.kafka_bootstrap)
@@ -194,6 +195,7 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
 
     app = FastAPI(title=f"Fairway {defn.name}", description=defn.description, version="0.1.0", lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.migrations_dir = defn.migrations_dir
     install_error_handlers(app)
     app.add_middleware(TracingMiddleware, service=defn.name)
     metrics_endpoint(app)
@@ -246,10 +248,25 @@ def _document_publications(broker: KafkaBroker, topics: TopicNames, service: str
                              description=f"published via the outbox; key: {topic.key}", schema=spec.model)
 
 
+async def migrate_database(app: FastAPI, settings: ServiceSettings) -> None:
+    """Create the service's database if missing and bring it to the newest migration."""
+    url = settings.service_database_url
+    await ensure_database(url)
+    await migrate(app.state.migrations_dir, url)
+
+
 def serve(app_factory: Callable[[], FastAPI], settings: ServiceSettings) -> None:
-    """Run one service process (used by `python -m fairway_<service>`)."""
+    """Run one service process (`python -m fairway_<service>`), or only its migrations
+    (`python -m fairway_<service> migrate`: a deployment's migration step before the rollout)."""
+    import sys
+
     import uvicorn
 
     app = app_factory()
+    if sys.argv[1:] == ["migrate"]:
+        configure_logging(app.title, settings.log_level, settings.log_json)
+        asyncio.run(migrate_database(app, settings))
+        log.info("migrated", database=settings.db_name)
+        return
     tune_gc()  # process-wide, so here in the service's own process (tests host many services in one)
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False, lifespan="on")

@@ -56,8 +56,8 @@ class TracingMiddleware:
 def configure_tracing(service: str) -> None:
     """A real tracer provider, so every request and event gets a trace id even without an incoming one.
 
-    Spans are exported only when an exporter is configured (OTEL_TRACES_EXPORTER=console for a quick look);
-    the ids still travel in logs and Kafka headers.
+    Spans are exported only when an exporter is configured (OTEL_TRACES_EXPORTER=otlp in a deployment, console for
+    a quick look); the ids still travel in logs and Kafka headers.
     """
     import os
 
@@ -68,8 +68,15 @@ def configure_tracing(service: str) -> None:
     if isinstance(trace.get_tracer_provider(), TracerProvider):
         return  # already configured (several services in one test process)
     provider = TracerProvider(resource=Resource.create({"service.name": f"fairway-{service}"}))
-    if os.environ.get("OTEL_TRACES_EXPORTER") == "console":
+    exporter = os.environ.get("OTEL_TRACES_EXPORTER", "none")
+    if exporter == "console":
         provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+    elif exporter == "otlp":
+        # Deployments send spans to a collector (OTEL_EXPORTER_OTLP_ENDPOINT, the standard OTel variables).
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
 
 

@@ -41,6 +41,8 @@ class ServiceSettings(BaseSettings):
     log_json: bool = True
     tenants: list[str] | None = None  # when set, events of other tenants are dead-lettered
     run_relay: bool = True
+    # Off where migrations run as their own step first (`fairway migrate`, a Kubernetes Job before the rollout).
+    migrate_on_start: bool = True
     consumer_max_attempts: int = Field(default=3, ge=1, le=20)
     # Durable jobs (procrastinate; fairway_chassis.jobs), for services that declare a JobRegistry.
     run_jobs_worker: bool = True
