@@ -48,13 +48,10 @@ def kafka_topics(cluster: str = "fairway", replicas: int = 3, prefix: str = "") 
     for t in TOPICS:
         config: dict[str, Any] = {"retention.ms": str(t.retention_days * DAY_MS),
                                   "min.insync.replicas": str(min(2, replicas))}
-        # Fields the catalogue may grow (compaction, per-topic size limits) are carried when present.
+        # State topics are compacted (the catalogue says which once it carries a cleanup policy).
         policy = getattr(t, "cleanup_policy", None)
         if policy:
             config["cleanup.policy"] = policy
-        max_bytes = getattr(t, "max_message_bytes", None)
-        if max_bytes:
-            config["max.message.bytes"] = str(max_bytes)
         for name, partitions, cfg in ((t.name, t.partitions, config),
                                       (t.dlq, DLQ_PARTITIONS, {"retention.ms": str(DLQ_RETENTION_DAYS * DAY_MS),
                                                                "min.insync.replicas": str(min(2, replicas))})):
