@@ -29,7 +29,7 @@ from fairway_identity.settings import ResolutionPolicy
 async def _lock_pair(
     session: AsyncSession, tenant_id: str, a: str, b: str
 ) -> tuple[LiveProfile, LiveProfile]:
-    locked = await ProfileRepository.from_session(session).lock_profiles([a, b])
+    locked = await ProfileRepository.for_tenant(session, tenant_id).lock_profiles([a, b])
     pa, pb = locked.get(a), locked.get(b)
     if pa is None or pb is None or pa.tenant_id != tenant_id or pb.tenant_id != tenant_id:
         raise NotFound("profile not found")
@@ -40,11 +40,11 @@ async def merge(
     session: AsyncSession, tenant_id: str, winner_id: str, loser_id: str, actor: str, reason: str | None
 ) -> str:
     """Merge `loser_id` into `winner_id` (its current root); returns the winner's id."""
-    profiles = ProfileRepository.from_session(session)
-    win = await profiles.root_of(tenant_id, winner_id)
+    profiles = ProfileRepository.for_tenant(session, tenant_id)
+    win = await profiles.root_of(winner_id)
     if win is None or win[1] == "DELETED":
         raise NotFound(f"no customer {winner_id}")
-    lose = await profiles.root_of(tenant_id, loser_id)
+    lose = await profiles.root_of(loser_id)
     if lose is None:
         raise Unprocessable(f"no customer {loser_id} in this tenant", field="loserId")
     if lose[1] == "DELETED":
@@ -141,10 +141,10 @@ async def unmerge(
     policy: ResolutionPolicy,
 ) -> tuple[str, str]:
     """Undo a merge; returns (the profile that kept its events, the restored one)."""
-    profiles = ProfileRepository.from_session(session)
+    profiles = ProfileRepository.for_tenant(session, tenant_id)
     merges = MergeRepository.from_session(session)
     log = ResolutionRepository.from_session(session)
-    found = await profiles.root_of(tenant_id, profile_id)
+    found = await profiles.root_of(profile_id)
     if found is None:
         raise NotFound(f"no customer {profile_id}")
     if found[1] == "DELETED":
@@ -154,7 +154,7 @@ async def unmerge(
         m = await merges.active_merge_of(tenant_id, loser_id)
         if m is None:
             raise Unprocessable(f"{loser_id} is not merged into anything", field="loserId")
-        if (await profiles.root_of(tenant_id, loser_id) or ("",))[0] != found[0]:
+        if (await profiles.root_of(loser_id) or ("",))[0] != found[0]:
             raise Unprocessable(f"{loser_id} is not merged into {profile_id}", field="loserId")
     else:
         m = await merges.active_merge_of(tenant_id, profile_id)
@@ -170,7 +170,7 @@ async def unmerge(
     if r is None or lo is None or r.structural or lo.structural != "MERGED":
         raise Conflict("the profiles changed while unmerging; try again")
 
-    tree = await profiles.tree(tenant_id, root)
+    tree = await profiles.tree(root)
     active = [
         MergeRecord(id=x["id"], winner=x["winner"], loser=x["loser"], seq=x["seq"])
         for x in await merges.active_merges(tenant_id, tree)
@@ -211,11 +211,11 @@ async def unmerge(
     r.distinct_from.add(lo.id)
     lo.distinct_from.add(r.id)
     r.dirty = lo.dirty = True
-    await profiles.set_keys(tenant_id, lo.id, restored.keys)
-    await profiles.set_keys(tenant_id, r.id, kept.keys)
+    await profiles.set_keys(lo.id, restored.keys)
+    await profiles.set_keys(r.id, kept.keys)
     # identity_key decides ownership; the replayed order is kept for what both agree on.
     for p in (r, lo):
-        owned = [(k["key_type"], k["value"]) for k in await profiles.key_rows(tenant_id, p.id)]
+        owned = [(k.key_type, k.value) for k in await profiles.key_rows(p.id)]
         replayed = [(t, v) for t, vs in p.state.keys.items() for v in vs]
         ordered = [k for k in replayed if k in set(owned)] + [k for k in owned if k not in set(replayed)]
         p.state.keys = {}
@@ -247,10 +247,10 @@ async def dismiss_candidate(session: AsyncSession, tenant_id: str, candidate_id:
     if row is None:
         raise NotFound(f"no open merge candidate {candidate_id}")
     # Staff said these are different people: stop proposing them.
-    locked = await ProfileRepository.from_session(session).lock_profiles([row["a"], row["b"]])
+    locked = await ProfileRepository.for_tenant(session, tenant_id).lock_profiles([row["a"], row["b"]])
     if len(locked) == 2:
         a, b = locked[row["a"]], locked[row["b"]]
         a.distinct_from.add(b.id)
         b.distinct_from.add(a.id)
         a.dirty = b.dirty = True
-        await ProfileRepository.from_session(session).save_profiles([a, b])
+        await ProfileRepository.for_tenant(session, tenant_id).save_profiles([a, b])

@@ -21,14 +21,14 @@ from fairway_identity.resolution.repository import ResolutionRepository
 
 async def erase(session: AsyncSession, tenant_id: str, profile_id: str) -> dict[str, Any]:
     """Erase the person: the profile and every profile merged into it. Idempotent."""
-    profiles = ProfileRepository.from_session(session)
-    root = await profiles.root_of(tenant_id, profile_id)
+    profiles = ProfileRepository.for_tenant(session, tenant_id)
+    root = await profiles.root_of(profile_id)
     if root is None:
         raise NotFound(f"no customer {profile_id}")
-    tree = await profiles.tree(tenant_id, root[0])
+    tree = await profiles.tree(root[0])
     if root[1] == "DELETED":
-        row = await profiles.read(tenant_id, root[0])
-        return {"profileId": root[0], "erasedIds": tree, "erasedAt": row["erased_at"] if row else None}
+        row = await profiles.read(root[0])
+        return {"profileId": root[0], "erasedIds": tree, "erasedAt": row.erased_at if row else None}
     await profiles.lock_profiles([root[0]])
     now = utcnow()
     await PrivacyRepository.from_session(session).erase(tenant_id, tree, now)
@@ -40,12 +40,12 @@ async def erase(session: AsyncSession, tenant_id: str, profile_id: str) -> dict[
 
 async def export(session: AsyncSession, tenant_id: str, profile_id: str) -> dict[str, Any]:
     """Everything identity holds about the person, as JSON."""
-    profiles = ProfileRepository.from_session(session)
-    root = await live_root(profiles, tenant_id, profile_id)
-    row = await profiles.read(tenant_id, root)
+    profiles = ProfileRepository.for_tenant(session, tenant_id)
+    root = await live_root(profiles, profile_id)
+    row = await profiles.read(root)
     assert row is not None
-    tree = await profiles.tree(tenant_id, root)
-    state = ProfileState.loads(row["state"], row["identities"])
+    tree = await profiles.tree(root)
+    state = ProfileState.loads(row.state, row.identities)
     events = await ResolutionRepository.from_session(session).events_of(tenant_id, tree)
     merges = MergeRepository.from_session(session)
     return {
@@ -54,12 +54,12 @@ async def export(session: AsyncSession, tenant_id: str, profile_id: str) -> dict
         "mergedProfileIds": [i for i in tree if i != root],
         "identities": [
             {
-                "keyType": k["key_type"],
-                "value": k["value"],
-                "linkedAt": k["linked_at"],
-                "sourceEventId": k["source_event_id"],
+                "keyType": k.key_type,
+                "value": k.value,
+                "linkedAt": k.linked_at,
+                "sourceEventId": k.source_event_id,
             }
-            for k in await profiles.key_rows(tenant_id, root)
+            for k in await profiles.key_rows(root)
         ],
         "observations": [
             {"attribute": attr, "source": src, "value": v, "at": at, "eventId": eid}

@@ -39,7 +39,7 @@ async def list_customers(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CustomerPage:
     tenant = principal.tenant_id
-    repo = ProfileRepository.from_session(session)
+    repo = ProfileRepository.for_tenant(session, tenant)
     region = settings.policy_for(tenant).default_region
     ids: list[str] | None = None
     for field, kind, raw in (("email", "email", email), ("phoneNumber", "phoneNumber", phoneNumber)):
@@ -48,7 +48,7 @@ async def list_customers(
         value, reason = normalize(kind, raw, region)
         if value is None:
             raise Unprocessable(f"{reason}", field=field)
-        owner = (await repo.owners(tenant, [(kind, value)])).get((kind, value))
+        owner = (await repo.owners([(kind, value)])).get((kind, value))
         found = [owner] if owner else []
         ids = found if ids is None else [i for i in ids if i in found]
     after = decode_cursor(cursor, str)
@@ -56,7 +56,6 @@ async def list_customers(
     if ids == []:
         return CustomerPage(items=[], nextCursor=None)
     rows = await repo.search(
-        tenant,
         statuses=statuses,
         profile_ids=ids,
         tier=membershipTier,
@@ -69,7 +68,7 @@ async def list_customers(
     rows = rows[:limit]
     return CustomerPage(
         items=[service.to_customer(r) for r in rows],
-        nextCursor=encode_cursor(rows[-1]["id"]) if more else None,
+        nextCursor=encode_cursor(rows[-1].id) if more else None,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from fairway_identity.jsonutil import loads
@@ -37,3 +38,33 @@ def live_profile(r: Any) -> LiveProfile:
         merged_into=r.merged_into,
         distinct_from=set(loads(r.distinct_from or "[]")),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileRecord:
+    """A stored profile as the read side shows it."""
+
+    id: str
+    tenant_id: str
+    status: str
+    merged_into: str | None
+    lifecycle_stage: str
+    tags: list[str]
+    attributes: dict[str, Any]
+    consent: dict[str, Any]
+    identities: dict[str, list[str]]
+    state: dict[str, Any]
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+    erased_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """One identifier linked to a profile."""
+
+    key_type: str
+    value: str
+    source_event_id: str | None
+    linked_at: datetime

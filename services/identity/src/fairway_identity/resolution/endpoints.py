@@ -52,25 +52,25 @@ async def resolve(
     if all(v is None for v in hints.values()):
         raise Unprocessable("give at least one of " + ", ".join(hints), field="query")
     keys, rejected = keys_from_hints(hints, policy.default_region, frozenset(policy.blocked_values))
-    repo = ProfileRepository.from_session(session)
-    blocked = await repo.blocked(tenant, [(k.type, k.value) for k in keys])
+    repo = ProfileRepository.for_tenant(session, tenant)
+    blocked = await repo.blocked([(k.type, k.value) for k in keys])
     rejected += [Rejected(k.type, k.value, "blocked value") for k in keys if (k.type, k.value) in blocked]
     keys = [k for k in keys if (k.type, k.value) not in blocked]
     if not keys:
         raise Unprocessable(f"{rejected[0].reason}: not usable as an identifier", field=rejected[0].type)
-    owners = await repo.owners(tenant, [(k.type, k.value) for k in keys])
-    rows = {pid: await repo.read(tenant, pid) for pid in set(owners.values())}
+    owners = await repo.owners([(k.type, k.value) for k in keys])
+    rows = await repo.read_many(owners.values())
     chosen, _ = choose(
         keys,
         lambda k: owners.get((k.type, k.value)),
-        lambda pid: (rows[pid] or {}).get("identities", {}),
+        lambda pid: rows[pid].identities if pid in rows else {},
         policy.unique_ids,
     )
-    if chosen is None or rows.get(chosen) is None:
+    if chosen is None or chosen not in rows:
         raise NotFound("no customer matches these identifiers")
     matched = [k for k in keys if owners.get((k.type, k.value)) == chosen]
     return Resolution(
-        profile=to_customer(rows[chosen]),  # type: ignore[arg-type]
+        profile=to_customer(rows[chosen]),
         matchedBy=[k.type for k in matched],
         confidence=max(k.confidence for k in matched),
         conflicts=[

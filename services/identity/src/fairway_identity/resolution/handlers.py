@@ -20,7 +20,7 @@ from fairway_events.contracts.upstream import UPSTREAM_TOPICS
 from fairway_events.registry import registry
 from fairway_identity.merging.models import Candidate
 from fairway_identity.merging.repository import MergeRepository
-from fairway_identity.profiles.repository import ProfileRepository
+from fairway_identity.profiles.repository import ProfileBatchRepository
 from fairway_identity.resolution.engine import BatchResolver, Incoming, envelope
 from fairway_identity.resolution.keys import Rejected, keys_from_hints
 from fairway_identity.resolution.repository import ResolutionRepository
@@ -84,8 +84,9 @@ class ResolveBatch:
                     if (t, k.type, k.value) in blocked
                 ]
                 i.keys = [k for k in i.keys if (t, k.type, k.value) not in blocked]
-        profiles = await ProfileRepository.from_session(session).lock_profiles(owners.values())
-        await self._check_owners(ProfileRepository.from_session(session), owners, profiles)
+        batch = ProfileBatchRepository(session)
+        profiles = await batch.lock_profiles({(t, pid) for (t, _, _), pid in owners.items()})
+        await self._check_owners(batch, owners, profiles)
 
         engine = BatchResolver(owners, profiles, self.policy_for, utcnow())
         for inc in incoming:
@@ -96,7 +97,7 @@ class ResolveBatch:
         RESOLVED.labels("skipped").inc(len(engine.log) - applied)
 
     @staticmethod
-    async def _check_owners(repo: ProfileRepository, owners: dict, profiles: dict) -> None:
+    async def _check_owners(repo: ProfileBatchRepository, owners: dict, profiles: dict) -> None:
         """A merge, unmerge or erasure may have moved keys between the lookup and the lock: then look again."""
 
         def moved() -> set[str]:
@@ -111,7 +112,7 @@ class ResolveBatch:
         stale = moved()
         if stale:
             # identity_key is the truth; the profile's cached identities follow it (and heal if they drifted).
-            for pid, keys in (await repo.keys_of([p for p in stale if p in profiles])).items():
+            for pid, keys in (await repo.keys_of([(profiles[p].tenant_id, p) for p in stale if p in profiles])).items():
                 profiles[pid].state.keys = keys
                 profiles[pid].dirty = True
             if stale := moved():
@@ -123,7 +124,7 @@ class ResolveBatch:
             existing_losers = [
                 (m.loser, m.winner) for m in engine.merges if not engine.profiles[m.loser].is_new
             ]
-            await ProfileRepository.from_session(session).move_keys(_final_moves(existing_losers, engine))
+            await ProfileBatchRepository(session).move_keys(_final_moves(existing_losers, engine))
         if engine.sightings:
             extra += await self._shared_values(repo, session, engine)
 
@@ -193,9 +194,9 @@ class ResolveBatch:
         )
         # Owners linked in this very batch are not in identity_key yet: unlink them here.
         unlinked += [(tok, engine.owners[tok]) for tok, _ in over if engine.new_keys.pop(tok, None)]
-        missing = [owner for _, owner in unlinked if owner not in engine.profiles]
+        missing = [(tok[0], owner) for tok, owner in unlinked if owner not in engine.profiles]
         if missing:  # conflicts involve loaded profiles only; this keeps the cache right should that change
-            engine.profiles.update(await ProfileRepository.from_session(session).lock_profiles(missing))
+            engine.profiles.update(await ProfileBatchRepository(session).lock_profiles(missing))
         out: list[Envelope] = []
         for (tenant, key_type, value), owner in unlinked:
             p = engine.profiles[owner]
@@ -243,13 +244,13 @@ def reopen_against_winner(
     return out
 
 
-def _final_moves(moves: list[tuple[str, str]], engine: BatchResolver) -> list[tuple[str, str]]:
-    """Loser -> final winner (a winner may itself lose a later merge in the same batch)."""
+def _final_moves(moves: list[tuple[str, str]], engine: BatchResolver) -> list[tuple[str, str, str]]:
+    """(tenant, loser, final winner): a winner may itself lose a later merge in the same batch."""
     out = []
     for loser, winner in moves:
         while engine.profiles[winner].merged_into:
             winner = engine.profiles[winner].merged_into
-        out.append((loser, winner))
+        out.append((engine.profiles[loser].tenant_id, loser, winner))
     return out
 
 
