@@ -51,7 +51,7 @@ def _free_offset() -> int:
     # Below the ephemeral range (32768+), so no outgoing connection can take one of these ports meanwhile.
     for _ in range(50):
         offset = random.randrange(10000, 24000, 200)
-        if not any(port_open("127.0.0.1", p + offset) for p in [*range(8001, 8009), 8100, 8101, 8102]):
+        if not any(port_open("127.0.0.1", p + offset) for p in [*range(8001, 8009), 8096, 8100, 8101, 8102]):
             return offset
     raise RuntimeError("no free block of ports")
 

@@ -42,3 +42,24 @@ def jwt_secret() -> str:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def social_secrets() -> dict[str, str]:
+    """The social service's token key and OAuth state secret for the local platform (made once, kept under .run/),
+    unless the environment sets them."""
+    import base64
+
+    out: dict[str, str] = {}
+    for env, file, make in (
+        ("FAIRWAY_SOCIAL_TOKEN_KEYS", "social_token_keys",
+         lambda: "k1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()),
+        ("FAIRWAY_SOCIAL_STATE_SECRET", "social_state_secret", lambda: secrets.token_urlsafe(48)),
+    ):
+        if os.environ.get(env):
+            continue
+        path = run_dir() / file
+        if not path.exists():
+            path.write_text(make())
+            path.chmod(0o600)
+        out[env] = path.read_text().strip()
+    return out

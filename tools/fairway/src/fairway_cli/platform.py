@@ -29,6 +29,8 @@ SERVICES: dict[str, int] = {
 }
 MLFLOW_PORT = int(os.environ.get("FAIRWAY_MLFLOW_PORT", "5000"))
 PG_PORT = int(os.environ.get("FAIRWAY_PG_PORT", "15432"))  # below the ephemeral port range
+# Fake Facebook, Instagram and X (fairway_social.fakes): the social service talks to them as to the real hosts.
+SOCIAL_FAKES_PORT = int(os.environ.get("FAIRWAY_SOCIAL_FAKES_PORT", str(8096 + _OFFSET)))
 
 
 def _pids() -> Path:
@@ -95,6 +97,20 @@ def _broker() -> str:
     return f"127.0.0.1:{port}"
 
 
+def _social_env(env: dict[str, str]) -> dict[str, str]:
+    """Start the fake social platforms (state kept under .run/, so the demo's connections stay valid) and point
+    the social service at them; real hosts are the same settings with real URLs and app credentials."""
+    fakes = f"http://127.0.0.1:{SOCIAL_FAKES_PORT}"
+    _spawn("social-fakes", [sys.executable, "-m", "fairway_social.fakes", "--port", str(SOCIAL_FAKES_PORT),
+                            "--state-file", str(config.run_dir() / "social_fakes.json")], env)
+    social_port = SERVICES["social"]
+    return {**config.social_secrets(), "FAIRWAY_SOCIAL_FACEBOOK_AUTH_URL": fakes,
+            "FAIRWAY_SOCIAL_FACEBOOK_GRAPH_URL": fakes, "FAIRWAY_SOCIAL_X_AUTH_URL": fakes,
+            "FAIRWAY_SOCIAL_X_API_URL": fakes, "FAIRWAY_SOCIAL_PUBLIC_URL": f"http://127.0.0.1:{social_port}",
+            "FAIRWAY_SOCIAL_REDIRECT_URI":
+                f"http://127.0.0.1:{social_port}/api/v1/social/connections/oauth/return"}
+
+
 def _wait_ready(timeout: float = 180) -> dict[str, str]:
     deadline = time.monotonic() + timeout
     state = {name: "starting" for name in SERVICES}
@@ -139,6 +155,7 @@ def up(*, members: int = 300, demo: bool = True) -> None:
                       "--backend-store-uri", f"sqlite:///{mlflow_dir / 'mlflow.db'}",
                       "--artifacts-destination", str(mlflow_dir / "artifacts"), "--workers", "1"], env)
     env["FAIRWAY_ML_SCORING_MLFLOW_TRACKING_URI"] = mlflow_url
+    env.update(_social_env(env))
 
     for name, port in SERVICES.items():
         pkg = "fairway_" + name.replace("-", "_")
@@ -172,7 +189,7 @@ def up(*, members: int = 300, demo: bool = True) -> None:
 
 def down() -> None:
     os.chdir(config.repo_root())
-    order = ["simulators", *SERVICES, "mlflow", "tansu"]
+    order = ["simulators", *SERVICES, "social-fakes", "mlflow", "tansu"]
     names = order + [p.stem for p in _pids().glob("*.pid") if p.stem not in order]
     for name in names:
         pid = _running(name)
@@ -199,7 +216,7 @@ def down() -> None:
 def status() -> None:
     os.chdir(config.repo_root())
     with httpx.Client(timeout=2) as client:
-        for name in ["tansu", "mlflow", *SERVICES, "simulators"]:
+        for name in ["tansu", "mlflow", "social-fakes", *SERVICES, "simulators"]:
             pid = _running(name)
             line = f"{name:13} {'running pid ' + str(pid) if pid else 'stopped'}"
             if pid and name in SERVICES:

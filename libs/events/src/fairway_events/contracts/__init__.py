@@ -12,6 +12,7 @@ from fairway_events.contracts import (  # noqa: F401
     messaging_out,
     scoring,
     segmentation,
+    social,
     social_requests,
     timeline,
     upstream,
