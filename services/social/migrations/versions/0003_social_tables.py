@@ -78,7 +78,8 @@ def upgrade() -> None:
         sa.Column("content_type", sa.String(60), nullable=False),
         sa.Column("size", sa.Integer, nullable=False),
         sa.Column("sha256", sa.String(64), nullable=False),
-        sa.Column("data", sa.LargeBinary, nullable=False),
+        sa.Column("data", sa.LargeBinary, nullable=True),  # None: fetched from source_url when published
+        sa.Column("source_url", sa.String(2000), nullable=True),
         sa.Column("created_at", TS, nullable=False),
     )
     op.create_index("ix_post_media_post", "post_media", ["tenant_id", "post_id", "position"])
@@ -96,6 +97,7 @@ def upgrade() -> None:
         sa.Column("wait_reason", sa.Text, nullable=True),
         sa.Column("not_before", TS, nullable=True),
         sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("job_id", sa.BigInteger, nullable=True),  # the procrastinate job that will publish it
         sa.Column("attempt_started_at", TS, nullable=True),
         sa.Column("platform_post_id", sa.String(100), nullable=True),
         sa.Column("url", sa.String(500), nullable=True),

@@ -1,22 +1,41 @@
-"""Wiring only: which routers, consumers and background loops make up the social service."""
+"""Wiring only: which routers, consumers, jobs and background work make up the social service."""
 from pathlib import Path
 
 from fastapi import FastAPI
 
-from fairway_chassis import ServiceDefinition, create_service, serve
+from fairway_chassis import Clock, Runtime, ServiceDefinition, create_service, serve
+from fairway_social.connections.endpoints import router as connections_router
+from fairway_social.posts.endpoints import router as posts_router
+from fairway_social.publishing.jobs import registry as jobs
 from fairway_social.settings import Settings
+from fairway_social.state import SocialState
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
+    state = SocialState.create(settings, clock)
+
+    async def bind(runtime: Runtime) -> None:
+        state.jobs = runtime.jobs
+        state.rpc = runtime.rpc
+
+    async def close(runtime: Runtime) -> None:
+        await state.platforms.http.aclose()
+
     return create_service(
         ServiceDefinition(
             name="social",
             settings=settings,
             migrations_dir=MIGRATIONS,
             description="OAuth connections to Facebook, Instagram and X; scheduled publishing; content calendar.",
+            routers=[connections_router, posts_router],
+            jobs=jobs,
+            rpc_client=True,
+            on_startup=[bind],
+            on_shutdown=[close],
+            state=state,
         )
     )
 

@@ -1,5 +1,6 @@
 """The social service's tables (migrations/ builds them; these definitions are what the repositories query)."""
 from sqlalchemy import (
+    BigInteger,
     Column,
     DateTime,
     ForeignKey,
@@ -77,7 +78,8 @@ post_media = Table(
     Column("content_type", String(60), nullable=False),
     Column("size", Integer, nullable=False),
     Column("sha256", String(64), nullable=False),
-    Column("data", LargeBinary, nullable=False),
+    Column("data", LargeBinary),
+    Column("source_url", String(2000)),
     Column("created_at", TS, nullable=False),
 )
 
@@ -92,6 +94,7 @@ post_targets = Table(
     Column("wait_reason", Text),
     Column("not_before", TS),
     Column("attempts", Integer, nullable=False),
+    Column("job_id", BigInteger),
     Column("attempt_started_at", TS),
     Column("platform_post_id", String(100)),
     Column("url", String(500)),

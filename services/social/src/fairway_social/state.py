@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
 
+from fairway_chassis import Clock, Jobs, SystemClock
 from fairway_social.crypto import TokenCipher
 from fairway_social.platforms.facebook import GraphClient
 from fairway_social.platforms.x import XClient
 from fairway_social.settings import Settings
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -38,6 +34,13 @@ class SocialState:
     settings: Settings
     cipher: TokenCipher
     platforms: Platforms
-    now: Callable[[], datetime] = utc_now
-    jobs: Any = None  # the procrastinate app, once the worker side is wired (publishing.jobs)
-    rpc: Any = None  # RpcClient to the AI gateway
+    clock: Clock
+    jobs: Jobs | None = None  # set at start-up (the chassis builds it from publishing.jobs.registry)
+    rpc: Any = None  # RpcClient to the AI gateway, set at start-up
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    @classmethod
+    def create(cls, settings: Settings, clock: Clock | None = None) -> SocialState:
+        return cls(settings, TokenCipher(settings.token_keys), Platforms.create(settings), clock or SystemClock())

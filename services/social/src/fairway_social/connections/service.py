@@ -43,6 +43,7 @@ from fairway_social.platforms.base import (
 )
 from fairway_social.platforms.x import pkce_pair
 from fairway_social.state import SocialState
+from fairway_social.targets import cancel_connection, hold_connection, resume_connection
 
 SOURCE = "social"
 
@@ -135,9 +136,8 @@ async def _store(session: AsyncSession, st: SocialState, tenant_id: str, user_id
         scopes=granted, missingOptionalScopes=optional_missing, connectedBy=user_id, at=now,
     ), tenant_id=tenant_id, aggregate_id=str(cid), source=SOURCE))
     # Posts that waited for this account to be reconnected can go again.
-    from fairway_social.publishing.resume import resume_connection
-
-    await resume_connection(session, st, tenant_id, cid)
+    if st.jobs is not None:
+        await resume_connection(session, st.jobs, tenant_id, cid, now)
     conn = await repo.get(cid)
     assert conn is not None
     return conn
@@ -159,47 +159,48 @@ async def access_token(sessionmaker: async_sessionmaker[AsyncSession], st: Socia
     `force_refresh`, after the platform refused it). Raises NeedsReconnect when the platform will not have it;
     a transient platform error propagates as it is and changes nothing."""
     async with sessionmaker() as session, session.begin():
-        repo = ConnectionRepository(session, tenant_id)
-        conn = await repo.get(connection_id, lock=True)
-        if conn is None or conn.status == DISCONNECTED:
-            raise NotFound(f"no connection {connection_id}")
-        if conn.status != ACTIVE or conn.access_token is None:
-            raise NeedsReconnect(conn.status_reason or "the account must be reconnected")
-        now = st.now()
-        access_ctx = TokenCipher.context(tenant_id, str(conn.id), "access")
-        token = st.cipher.decrypt(conn.access_token, access_ctx)
-        due = conn.expires_at is not None and conn.expires_at - now <= timedelta(
-            seconds=st.settings.refresh_margin_seconds)
-        stale_refresh = force_refresh and (conn.refreshed_at is None or now - conn.refreshed_at > timedelta(seconds=5))
-        if (due or stale_refresh) and conn.refresh_token:
-            refresh = st.cipher.decrypt(conn.refresh_token, TokenCipher.context(tenant_id, str(conn.id), "refresh"))
-            try:
-                tokens = await st.platforms.x.refresh(refresh)
-            except TokenRevoked as exc:
-                await mark_needs_reconnect(session, st, conn, exc.message)
-                return_reason = exc.message
-            else:
-                # A platform may not rotate: then the old refresh token stays valid and is kept.
-                if tokens.refresh_token is None:
-                    tokens = TokenSet(tokens.access_token, refresh, tokens.expires_at, tokens.scopes)
-                await _write_tokens(repo, st.cipher, tenant_id, conn.id, tokens, now)
-                return conn, tokens.access_token
-            raise NeedsReconnect(return_reason)
-        if (due and conn.expires_at is not None and conn.expires_at <= now) or (force_refresh and not conn.refresh_token
-                                                                                and not stale_refresh):
-            pass
-        if conn.expires_at is not None and conn.expires_at <= now and not conn.refresh_token:
-            reason = f"the {conn.platform.title()} token expired and cannot be refreshed"
-            await mark_needs_reconnect(session, st, conn, reason)
-            raise NeedsReconnect(reason)
-        # Lazy key rotation: a token under an old key is re-encrypted under the current one as it is read.
-        if st.cipher.needs_rotation(conn.access_token) or (
-                conn.refresh_token and st.cipher.needs_rotation(conn.refresh_token)):
-            refresh_plain = st.cipher.decrypt(conn.refresh_token, TokenCipher.context(
-                tenant_id, str(conn.id), "refresh")) if conn.refresh_token else None
-            await _write_tokens(repo, st.cipher, tenant_id, conn.id,
-                                TokenSet(token, refresh_plain, conn.expires_at, conn.scopes), now, refreshed=False)
-        return conn, token
+        outcome = await _usable_token(session, st, tenant_id, connection_id, force_refresh)
+    # Raised after the commit: marking the connection NEEDS_RECONNECT must stick.
+    if isinstance(outcome, NeedsReconnect):
+        raise outcome
+    return outcome
+
+
+async def _usable_token(session: AsyncSession, st: SocialState, tenant_id: str, connection_id: uuid.UUID,
+                        force_refresh: bool) -> tuple[Connection, str] | NeedsReconnect:
+    repo = ConnectionRepository(session, tenant_id)
+    conn = await repo.get(connection_id, lock=True)
+    if conn is None or conn.status == DISCONNECTED:
+        raise NotFound(f"no connection {connection_id}")
+    if conn.status != ACTIVE or conn.access_token is None:
+        return NeedsReconnect(conn.status_reason or "the account must be reconnected")
+    now = st.now()
+    token = st.cipher.decrypt(conn.access_token, TokenCipher.context(tenant_id, str(conn.id), "access"))
+    refresh = st.cipher.decrypt(conn.refresh_token, TokenCipher.context(
+        tenant_id, str(conn.id), "refresh")) if conn.refresh_token else None
+    due = conn.expires_at is not None and conn.expires_at - now <= timedelta(seconds=st.settings.refresh_margin_seconds)
+    # After a 401, refresh unless another caller has just done so (it held the lock; its token is fresh).
+    just_refreshed = conn.refreshed_at is not None and now - conn.refreshed_at < timedelta(seconds=5)
+    if refresh and (due or (force_refresh and not just_refreshed)):
+        try:
+            tokens = await st.platforms.x.refresh(refresh)
+        except TokenRevoked as exc:
+            await mark_needs_reconnect(session, st, conn, exc.message)
+            return NeedsReconnect(exc.message)
+        # A platform that does not rotate answers without a refresh token: the old one stays valid.
+        tokens = TokenSet(tokens.access_token, tokens.refresh_token or refresh, tokens.expires_at, tokens.scopes)
+        await _write_tokens(repo, st.cipher, tenant_id, conn.id, tokens, now)
+        return conn, tokens.access_token
+    if conn.expires_at is not None and conn.expires_at <= now and not refresh:
+        reason = f"the {conn.platform.title()} token expired and cannot be refreshed"
+        await mark_needs_reconnect(session, st, conn, reason)
+        return NeedsReconnect(reason)
+    # Lazy key rotation: tokens under an old key are re-encrypted under the current one as they are read.
+    if st.cipher.needs_rotation(conn.access_token) or (conn.refresh_token and st.cipher.needs_rotation(
+            conn.refresh_token)):
+        await _write_tokens(repo, st.cipher, tenant_id, conn.id, TokenSet(token, refresh, conn.expires_at, conn.scopes),
+                            now, refreshed=False)
+    return conn, token
 
 
 async def mark_needs_reconnect(session: AsyncSession, st: SocialState, conn: Connection, reason: str) -> None:
@@ -209,8 +210,6 @@ async def mark_needs_reconnect(session: AsyncSession, st: SocialState, conn: Con
     repo = ConnectionRepository(session, conn.tenant_id)
     now = st.now()
     await repo.set_status(conn.id, NEEDS_RECONNECT, reason, now)
-    from fairway_social.publishing.resume import hold_connection
-
     waiting = await hold_connection(session, conn.tenant_id, conn.id,
                                     f"waiting: {conn.account_name} on {conn.platform.title()} must be reconnected "
                                     f"({reason})", now)
@@ -226,8 +225,6 @@ async def disconnect(session: AsyncSession, st: SocialState, tenant_id: str, con
     conn = await repo.get(connection_id, lock=True)
     if conn is None or conn.status == DISCONNECTED:
         raise NotFound(f"no connection {connection_id}")
-    from fairway_social.publishing.resume import cancel_connection
-
     if await cancel_connection(session, tenant_id, connection_id, st.now()) < 0:
         raise Conflict("a post is being published on this connection right now; try again in a moment")
     await repo.set_status(connection_id, DISCONNECTED, "disconnected by the club", st.now(), wipe_tokens=True)
