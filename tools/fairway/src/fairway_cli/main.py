@@ -47,7 +47,12 @@ def token(
     unknown = [r for r in role if r not in ROLES]
     if unknown:
         raise typer.BadParameter(f"unknown role(s) {unknown}; known: {', '.join(ROLES)}", param_hint="--role")
-    typer.echo(issue_token(config.jwt_secret(), tenant=tenant, roles=role, subject=subject,
+    try:
+        secret = config.jwt_secret()
+    except config.NoPlatform as e:
+        typer.echo(f"fairway token: {e}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(issue_token(secret, tenant=tenant, roles=role, subject=subject,
                            ttl_seconds=ttl_hours * 3600))
 
 

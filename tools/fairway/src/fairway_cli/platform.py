@@ -138,7 +138,7 @@ def up(*, members: int = 300, demo: bool = True) -> None:
     print("Fairway: starting the platform (state under .run/)")
     db = _database_url()
     bootstrap = _broker()
-    secret = config.jwt_secret()
+    secret = config.create_jwt_secret()  # the only place a secret is made
     prefix = config.topic_prefix()
     from fairway_events.catalogue import TopicNames
     from fairway_events.kafka import create_topics, wait_for_broker
