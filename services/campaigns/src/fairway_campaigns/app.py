@@ -4,6 +4,9 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from fairway_campaigns.abtests import jobs as _abtest_jobs  # noqa: F401  (registers the task)
+from fairway_campaigns.approvals import jobs as _approval_jobs  # noqa: F401
+from fairway_campaigns.approvals.endpoints import router as approvals_router
+from fairway_campaigns.campaigns import jobs as _campaign_jobs  # noqa: F401
 from fairway_campaigns.campaigns.endpoints import router as campaigns_router
 from fairway_campaigns.jobs import registry
 from fairway_campaigns.results.endpoints import router as results_router
@@ -29,7 +32,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
             settings=settings,
             migrations_dir=MIGRATIONS,
             description="Campaigns, scheduling, A/B tests, send-time optimisation, event promotion, content approval.",
-            routers=[campaigns_router, sending_router, results_router],
+            routers=[campaigns_router, sending_router, results_router, approvals_router],
             consumers=[ConsumerSpec(name="campaigns.results", topics=RESULT_TOPICS, handler=results,
                                     handles=results.types)],
             jobs=registry,

@@ -11,9 +11,9 @@ from fairway_campaigns import events, tasks
 from fairway_campaigns.abtests.stats import Decision, decide
 from fairway_campaigns.campaigns.repository import CampaignRepository
 from fairway_campaigns.campaigns.schemas import AbMetric, AbTest
-from fairway_campaigns.campaigns.service import JobDeferrer
 from fairway_campaigns.campaigns.states import State
 from fairway_campaigns.results.repository import ResultRepository
+from fairway_campaigns.tasks import JobDeferrer, fanout_lock
 from fairway_events.contracts.campaigns import AbTestWinnerSelected, VariantStats
 
 METRIC_COLUMN = {AbMetric.OPEN_RATE: "opened_at", AbMetric.CLICK_RATE: "clicked_at",
@@ -60,5 +60,5 @@ async def conclude(session: AsyncSession, jobs: JobDeferrer, tenant_id: str, cam
     ))
     if campaign.state is State.SENDING:  # a paused campaign sends the rest when resumed
         await jobs.defer_in(session, tasks.FANOUT, tenant_id=tenant_id, campaign_id=campaign_id,
-                            queueing_lock=f"fanout:{tenant_id}:{campaign_id}", lock=f"fanout:{tenant_id}:{campaign_id}")
+                            queueing_lock=fanout_lock(tenant_id, campaign_id), lock=fanout_lock(tenant_id, campaign_id))
     return stored

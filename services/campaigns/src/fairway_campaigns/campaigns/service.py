@@ -3,16 +3,18 @@ lock, so they serialise with the fan-out's batches: a pause lands between two ba
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
 from fairway_campaigns import events, tasks
+from fairway_campaigns.approvals import service as approvals
 from fairway_campaigns.campaigns.repository import Campaign, CampaignRepository
 from fairway_campaigns.campaigns.schemas import CampaignIn, CampaignPatch, Schedule, ScheduleKind
 from fairway_campaigns.campaigns.states import Action, State, target
+from fairway_campaigns.tasks import JobDeferrer, fanout_lock
 from fairway_chassis import BadRequest, CursorCodec, NotFound, Page, Unprocessable, paginate
 from fairway_events.contracts.campaigns import (
     CampaignCancelled,
@@ -23,12 +25,6 @@ from fairway_events.contracts.campaigns import (
 # The earliest wall clock on Earth runs 14 hours ahead of UTC: a LOCAL_TIME campaign starts its fan-out then, and
 # dispatch holds each message until the recipient's own local time.
 _EARLIEST_OFFSET = timedelta(hours=14)
-
-
-class JobDeferrer(Protocol):
-    async def defer_in(self, session: AsyncSession, task: Any, *, tenant_id: str, schedule_at: datetime | None = None,
-                       queueing_lock: str | None = None, lock: str | None = None, priority: int = 0,
-                       **kwargs: Any) -> int | None: ...
 
 
 def definition(data: CampaignIn) -> dict[str, Any]:
@@ -124,12 +120,16 @@ def starts_at(schedule: Schedule, time_zone: str, now: datetime) -> datetime:
 
 
 async def schedule(session: AsyncSession, jobs: JobDeferrer, tenant_id: str, campaign_id: str, by: str,
-                   now: datetime, *, needs_approval: bool = False) -> Campaign:
+                   now: datetime) -> Campaign:
+    """DRAFT -> SCHEDULED, or PENDING_APPROVAL while texts await review (the tenant's rules, the gateway's flag)."""
     campaign = await get(session, tenant_id, campaign_id, lock=True)
-    new_state = target(Action.SCHEDULE, campaign.state, needs_approval=needs_approval)
+    target(Action.SCHEDULE, campaign.state)
     if not campaign.target_segment_id:
         raise Unprocessable("a campaign needs a target segment", field="targetSegmentId")
     begin = starts_at(Schedule.model_validate(campaign.schedule), campaign.time_zone, now)
+    pending = await approvals.request_reviews(session, tenant_id, campaign_id, campaign.channels, campaign.content,
+                                              campaign.ab_test, now)
+    new_state = target(Action.SCHEDULE, campaign.state, needs_approval=pending > 0)
     await CampaignRepository(session, tenant_id).update(
         campaign_id, {"state": new_state.value, "starts_at": begin, "updated_at": now})
     if new_state is State.SCHEDULED:
@@ -139,30 +139,35 @@ async def schedule(session: AsyncSession, jobs: JobDeferrer, tenant_id: str, cam
 
 async def _scheduled(session: AsyncSession, jobs: JobDeferrer, campaign: Campaign, begin: datetime, by: str) -> None:
     await jobs.defer_in(session, tasks.FANOUT, tenant_id=campaign.tenant_id, campaign_id=campaign.id,
-                        schedule_at=begin, queueing_lock=f"fanout:{campaign.tenant_id}:{campaign.id}",
-                        lock=f"fanout:{campaign.tenant_id}:{campaign.id}")
+                        schedule_at=begin, queueing_lock=fanout_lock(campaign.tenant_id, campaign.id), lock=fanout_lock(campaign.tenant_id, campaign.id))
     await events.publish(session, campaign.tenant_id, campaign.id, CampaignScheduled(
         campaignId=campaign.id, name=campaign.name, channels=campaign.channels,
         targetSegmentId=campaign.target_segment_id, scheduleKind=campaign.schedule.get("kind", "NOW"),
         startsAt=begin, abTest=campaign.ab_test is not None, by=by))
 
 
-async def approved(session: AsyncSession, jobs: JobDeferrer, tenant_id: str, campaign_id: str, by: str,
-                   now: datetime) -> Campaign:
-    """Every piece of the campaign's content was approved: PENDING_APPROVAL -> SCHEDULED."""
-    campaign = await get(session, tenant_id, campaign_id, lock=True)
-    target(Action.APPROVE, campaign.state)
+async def review_decided(session: AsyncSession, jobs: JobDeferrer, tenant_id: str, campaign_id: str,
+                         now: datetime) -> Campaign | None:
+    """A reviewer (or the expiry) decided on one of the campaign's texts. Every text approved: the reviewers' edits
+    go into the content and PENDING_APPROVAL -> SCHEDULED. One rejected or expired: back to DRAFT for editing."""
+    campaign = await CampaignRepository(session, tenant_id).get(campaign_id, lock=True)
+    if campaign is None or campaign.state is not State.PENDING_APPROVAL:
+        return campaign
+    status, current = await approvals.round_status(session, tenant_id, campaign_id)
+    if status == "PENDING":
+        return campaign
+    if status == "REJECTED":
+        await approvals.withdraw(session, tenant_id, campaign_id, now)
+        await CampaignRepository(session, tenant_id).update(campaign_id, {
+            "state": target(Action.REJECT, campaign.state).value, "updated_at": now})
+        return await get(session, tenant_id, campaign_id)
+    content, ab_test = approvals.apply_edits(campaign.content, campaign.ab_test, current)
     begin = max(campaign.starts_at or now, now)
-    await CampaignRepository(session, tenant_id).update(
-        campaign_id, {"state": State.SCHEDULED.value, "starts_at": begin, "updated_at": now})
-    await _scheduled(session, jobs, campaign, begin, by)
-    return await get(session, tenant_id, campaign_id)
-
-
-async def rejected(session: AsyncSession, tenant_id: str, campaign_id: str, now: datetime) -> Campaign:
-    campaign = await get(session, tenant_id, campaign_id, lock=True)
-    target(Action.REJECT, campaign.state)
-    await CampaignRepository(session, tenant_id).update(campaign_id, {"state": State.DRAFT.value, "updated_at": now})
+    await CampaignRepository(session, tenant_id).update(campaign_id, {
+        "state": target(Action.APPROVE, campaign.state).value, "starts_at": begin, "content": content,
+        "ab_test": ab_test, "updated_at": now})
+    reviewer = next((a.reviewer for a in reversed(current) if a.reviewer), "reviewer") or "reviewer"
+    await _scheduled(session, jobs, campaign, begin, reviewer)
     return await get(session, tenant_id, campaign_id)
 
 
@@ -187,10 +192,10 @@ async def resume(session: AsyncSession, jobs: JobDeferrer, tenant_id: str, campa
     if back is State.SCHEDULED:
         begin = max(campaign.starts_at or now, now)
         await jobs.defer_in(session, tasks.FANOUT, tenant_id=tenant_id, campaign_id=campaign_id, schedule_at=begin,
-                            queueing_lock=f"fanout:{tenant_id}:{campaign_id}", lock=f"fanout:{tenant_id}:{campaign_id}")
+                            queueing_lock=fanout_lock(tenant_id, campaign_id), lock=fanout_lock(tenant_id, campaign_id))
     elif campaign.phase != "WAITING":  # a running A/B test's decision job is still scheduled
         await jobs.defer_in(session, tasks.FANOUT, tenant_id=tenant_id, campaign_id=campaign_id,
-                            queueing_lock=f"fanout:{tenant_id}:{campaign_id}", lock=f"fanout:{tenant_id}:{campaign_id}")
+                            queueing_lock=fanout_lock(tenant_id, campaign_id), lock=fanout_lock(tenant_id, campaign_id))
     return await get(session, tenant_id, campaign_id)
 
 

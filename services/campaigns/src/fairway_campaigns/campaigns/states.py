@@ -27,6 +27,7 @@ class Action(StrEnum):
     SCHEDULE = "schedule"  # -> SCHEDULED, or PENDING_APPROVAL while content awaits review
     APPROVE = "approve"  # every piece of content approved: PENDING_APPROVAL -> SCHEDULED
     REJECT = "reject"  # content rejected: back to DRAFT for editing
+    HOLD = "hold"  # unapproved gateway-flagged content found as sending was to start: back to review
     START = "start"  # the fan-out job begins
     COMPLETE = "complete"
     PAUSE = "pause"
@@ -42,6 +43,7 @@ _ALLOWED: dict[Action, frozenset[State]] = {
     Action.SCHEDULE: frozenset({State.DRAFT}),
     Action.APPROVE: frozenset({State.PENDING_APPROVAL}),
     Action.REJECT: frozenset({State.PENDING_APPROVAL}),
+    Action.HOLD: frozenset({State.SCHEDULED}),
     Action.START: frozenset({State.SCHEDULED}),
     Action.COMPLETE: frozenset({State.SENDING}),
     Action.PAUSE: frozenset({State.SCHEDULED, State.SENDING}),
@@ -75,6 +77,8 @@ def target(action: Action, current: State, *, needs_approval: bool = False,
     match action:
         case Action.SCHEDULE:
             return State.PENDING_APPROVAL if needs_approval else State.SCHEDULED
+        case Action.HOLD:
+            return State.PENDING_APPROVAL
         case Action.APPROVE:
             return State.SCHEDULED
         case Action.REJECT:

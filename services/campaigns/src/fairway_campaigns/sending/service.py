@@ -21,15 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
 from fairway_campaigns import events, tasks
+from fairway_campaigns.approvals import service as approvals
 from fairway_campaigns.campaigns import service as campaigns
 from fairway_campaigns.campaigns.repository import Campaign, CampaignRepository
 from fairway_campaigns.campaigns.schemas import MESSAGE_CHANNELS, AbTest, AudienceOut, Schedule, ScheduleKind
-from fairway_campaigns.campaigns.service import JobDeferrer
 from fairway_campaigns.campaigns.states import Action, State, target
 from fairway_campaigns.results.repository import NewMessage, ResultRepository
 from fairway_campaigns.sending.dispatcher import Dispatcher
 from fairway_campaigns.sending.repository import Recipient, RecipientRepository
 from fairway_campaigns.sending.schemas import TestSendOut, TestSendResult
+from fairway_campaigns.tasks import JobDeferrer
 from fairway_chassis import ServiceUnavailable
 from fairway_events.contracts.campaigns import CampaignCompleted, CampaignStarted
 from fairway_events.contracts.dispatch import (
@@ -70,6 +71,13 @@ async def start(session: AsyncSession, dispatch: Dispatcher, tenant_id: str, cam
     campaign = await repo.get(campaign_id, lock=True)
     if campaign is None or campaign.state is not State.SCHEDULED:
         return campaign if campaign and campaign.state is State.SENDING else None
+    if await approvals.unapproved_flagged(session, tenant_id, campaign.channels, campaign.content,
+                                          campaign.ab_test):
+        # The last gate: content the AI gateway flagged never goes out unapproved.
+        await approvals.request_reviews(session, tenant_id, campaign_id, campaign.channels, campaign.content,
+                                        campaign.ab_test, now)
+        await repo.update(campaign_id, {"state": target(Action.HOLD, campaign.state).value, "updated_at": now})
+        return None
     target(Action.START, campaign.state)
     ab = AbTest.model_validate(campaign.ab_test) if campaign.ab_test else None
     audience = dispatch.audience(tenant_id, campaign.target_segment_id or "", campaign.exclusion_segment_ids)
