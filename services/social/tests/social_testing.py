@@ -38,3 +38,43 @@ async def consent(url: str) -> dict[str, str]:
 
 
 Connect = Callable[..., Awaitable[httpx.Response]]
+
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4  # starts as a JPEG does
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(512)
+
+
+def image(data: bytes = JPEG, content_type: str = "image/jpeg", name: str = "fairway.jpg") -> dict[str, str]:
+    import base64
+
+    return {"filename": name, "contentType": content_type, "data": base64.b64encode(data).decode()}
+
+
+async def connected(svc: RunningService, fakes: FakePlatformsServer, *platforms: str,
+                    tenant: str = TENANT) -> dict[str, str]:
+    """platform -> connection id, connected through the real OAuth round trip."""
+    out = {}
+    for p in platforms:
+        r = await connect(svc, fakes, p, tenant=tenant)
+        assert r.status_code == 200, r.text
+        out[p] = r.json()["connections"][0]["id"]
+    return out
+
+
+async def wait_post(svc: RunningService, post_id: str, done: Callable[[dict], bool], *, tenant: str = TENANT,
+                    timeout: float = 30, what: str = "post state") -> dict:
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        r = await svc.http.get(f"/api/v1/social/posts/{post_id}", headers=headers(tenant))
+        body = r.json()
+        if done(body):
+            return body
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}: {body}")
+        await asyncio.sleep(0.1)
+
+
+def statuses(post: dict) -> dict[str, str]:
+    return {t["platform"]: t["status"] for t in post["targets"]}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from fairway_events import outbox, registry
@@ -24,7 +24,7 @@ log = structlog.get_logger("fairway.social.engagement")
 
 async def tenants_with_recent_posts(session: AsyncSession, since: datetime) -> list[str]:
     """The one cross-tenant query: which tenants have posts to look at (each then gets a job of its own)."""
-    return list((await session.execute(select(distinct(post_targets.c.tenant_id)).where(
+    return list((await session.execute(select(post_targets.c.tenant_id).distinct().where(
         post_targets.c.status == "PUBLISHED", post_targets.c.published_at >= since))).scalars())
 
 
