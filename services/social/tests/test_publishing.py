@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+from social_testing import JPEG, OTHER, connected, headers, image, statuses, wait_post
 from sqlalchemy import text
 
 from fairway_social.fakes.server import FakePlatformsServer
 from fairway_testkit.helpers import RunningService
-from social_testing import JPEG, OTHER, connected, headers, image, statuses, wait_post
 
 POSTS = "/api/v1/social/posts"
 
