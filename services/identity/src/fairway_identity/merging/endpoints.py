@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from fairway_chassis import SessionDep
+from fairway_chassis import SessionDep, paginate
 from fairway_identity.deps import Merger, Reader, SettingsDep
 from fairway_identity.merging import service
 from fairway_identity.merging.repository import MergeRepository
 from fairway_identity.merging.schemas import MergeCandidateOut, MergeCandidatePage
 from fairway_identity.profiles.endpoints import ProfileId
 from fairway_identity.profiles.schemas import (
+    ID_CURSOR,
     Customer,
     MergeRequest,
     UnmergeRequest,
-    decode_cursor,
-    encode_cursor,
 )
 from fairway_identity.profiles.service import get_customer
 
@@ -35,10 +35,9 @@ async def list_candidates(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MergeCandidatePage:
     rows = await MergeRepository.from_session(session).list_candidates(
-        principal.tenant_id, status, decode_cursor(cursor, str), limit + 1
+        principal.tenant_id, status, str(after) if (after := ID_CURSOR.decode(cursor)) else None, limit + 1
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
+    page = paginate(rows, limit, ID_CURSOR, key=lambda r: uuid.UUID(str(r["id"])))
     return MergeCandidatePage(
         items=[
             MergeCandidateOut(
@@ -55,9 +54,9 @@ async def list_candidates(
                 resolvedBy=r["resolved_by"],
                 resolution=r["resolution"],
             )
-            for r in rows
+            for r in page.items
         ],
-        nextCursor=encode_cursor(rows[-1]["id"]) if more else None,
+        nextCursor=page.next_cursor,
     )
 
 

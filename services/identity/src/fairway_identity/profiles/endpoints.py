@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from fairway_chassis import SessionDep, Unprocessable
+from fairway_chassis import SessionDep, Unprocessable, paginate
 from fairway_identity.deps import Editor, Reader, SettingsDep
 from fairway_identity.profiles import service
 from fairway_identity.profiles.repository import ProfileRepository
 from fairway_identity.profiles.schemas import (
+    ID_CURSOR,
     Customer,
     CustomerPage,
     CustomerPatch,
-    decode_cursor,
-    encode_cursor,
 )
 from fairway_identity.resolution.keys import normalize
 
@@ -51,7 +51,7 @@ async def list_customers(
         owner = (await repo.owners([(kind, value)])).get((kind, value))
         found = [owner] if owner else []
         ids = found if ids is None else [i for i in ids if i in found]
-    after = decode_cursor(cursor, str)
+    after = ID_CURSOR.decode(cursor)
     statuses = [status] if status else ["ACTIVE", "INACTIVE"]
     if ids == []:
         return CustomerPage(items=[], nextCursor=None)
@@ -61,15 +61,11 @@ async def list_customers(
         tier=membershipTier,
         tag=tag,
         q=q,
-        after=after,
+        after=str(after) if after else None,
         limit=limit + 1,
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return CustomerPage(
-        items=[service.to_customer(r) for r in rows],
-        nextCursor=encode_cursor(rows[-1].id) if more else None,
-    )
+    page = paginate(rows, limit, ID_CURSOR, key=lambda r: uuid.UUID(r.id))
+    return CustomerPage(items=[service.to_customer(r) for r in page.items], nextCursor=page.next_cursor)
 
 
 @router.get("/{profile_id}", response_model=Customer)

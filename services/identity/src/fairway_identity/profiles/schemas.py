@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import json
+import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from fairway_chassis import Unprocessable
+from fairway_chassis import CursorCodec
 from fairway_events.contracts.identity import Attributes, Consent, Identities
 
 
@@ -88,17 +87,6 @@ class UnmergeRequest(BaseModel):
     loserId: str | None = Field(default=None, pattern=r"^[0-9a-fA-F-]{36}$")
 
 
-def encode_cursor(value: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None, kind: type) -> Any:
-    if not cursor:
-        return None
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, UnicodeDecodeError):
-        raise Unprocessable("not a cursor this API issued", field="cursor") from None
-    if not isinstance(value, kind):
-        raise Unprocessable("not a cursor this API issued", field="cursor")
-    return value
+# Lists page by id (profiles, merge candidates: UUIDs) or by log position (the sync log, newest first).
+ID_CURSOR: CursorCodec[uuid.UUID] = CursorCodec(uuid.UUID)
+LOG_CURSOR: CursorCodec[int] = CursorCodec(Annotated[int, Field(ge=1, le=2**63 - 1)])

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from fairway_chassis import SessionDep
+from fairway_chassis import SessionDep, paginate
 from fairway_identity.deps import Reader
-from fairway_identity.profiles.schemas import decode_cursor, encode_cursor
+from fairway_identity.profiles.schemas import LOG_CURSOR
 from fairway_identity.resolution.repository import ResolutionRepository
 
 router = APIRouter(prefix="/api/v1/sync-log", tags=["sync-log"])
@@ -49,11 +49,10 @@ async def sync_log(
         event_id=eventId,
         event_type=type,
         profile_id=profileId,
-        before=decode_cursor(cursor, int),
+        before=LOG_CURSOR.decode(cursor),
         limit=limit + 1,
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
+    page = paginate(rows, limit, LOG_CURSOR, key=lambda r: r["id"])
     return SyncLogPage(
         items=[
             SyncLogEntry(
@@ -68,7 +67,7 @@ async def sync_log(
                 matchedBy=r["matched_by"],
                 confidence=r["confidence"],
             )
-            for r in rows
+            for r in page.items
         ],
-        nextCursor=encode_cursor(rows[-1]["id"]) if more else None,
+        nextCursor=page.next_cursor,
     )
