@@ -58,7 +58,6 @@ class Runtime(Generic[StateT]):
     jobs: Jobs | None = None  # when the service declares a JobRegistry
     consumers: list[EventConsumer] = field(default_factory=list)
     state: StateT = None  # type: ignore[assignment]  # set from ServiceDefinition.state before anything runs
-    extras: dict[str, Any] = field(default_factory=dict)  # deprecated: use `state`; goes once services moved
 
 
 def runtime_state(kind: type[StateT]) -> Callable[[Request], Awaitable[StateT]]:
