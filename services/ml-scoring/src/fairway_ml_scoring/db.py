@@ -46,6 +46,20 @@ ml_events = Table(
     Index("ix_ml_events_tenant_kind_time", "tenant_id", "kind", "occurred_at"),
 )
 
+# Events identity has not resolved yet, one row per key that would resolve them. An announcement finds its own
+# parked events through this primary key, so it costs O(its keys' events) whatever the planner knows of
+# ml_events (an overlap query on ml_events read every parked event of a new tenant, seconds per announcement).
+ml_parked_keys = Table(
+    "ml_parked_keys",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("key", String(400), nullable=False),
+    Column("event_id", String(200), nullable=False),
+    Column("subject_id", String(400), nullable=False),  # the provisional subject the event waits under
+    PrimaryKeyConstraint("tenant_id", "key", "event_id"),
+    Index("ix_ml_parked_keys_event", "tenant_id", "event_id"),
+)
+
 # Which profile each identity key belongs to, as crm.identity announced it.
 ml_identity_keys = Table(
     "ml_identity_keys",

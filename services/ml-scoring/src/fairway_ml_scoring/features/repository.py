@@ -6,11 +6,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, literal, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Text, and_, any_, bindparam, delete, func, literal, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from fairway_ml_scoring.db import ml_churn_predictions, ml_events, ml_identity_keys, ml_profiles, ml_scores
+from fairway_ml_scoring.db import (
+    ml_churn_predictions,
+    ml_events,
+    ml_identity_keys,
+    ml_parked_keys,
+    ml_profiles,
+    ml_scores,
+)
 from fairway_ml_scoring.features.engine import EventLog
 
 ACTIVE = "ACTIVE"
@@ -43,11 +50,39 @@ class FeatureLogRepository:
                 index_elements=["tenant_id", "key"], set_={"profile_id": stmt.excluded.profile_id}
             )
         )
-        return await self._move(
-            tenant_id,
-            profile_id,
-            and_(ml_events.c.resolved.is_(False), ml_events.c["keys"].overlap(list(keys))),
+        return await self._unpark(tenant_id, profile_id, list(dict.fromkeys(keys)))
+
+    async def _unpark(self, tenant_id: str, to: str, keys: list[str]) -> set[str]:
+        """Move the parked events of `keys` to the profile: through ml_parked_keys' primary key, then
+        ml_events' (each an index lookup per row, whatever the statistics say); returns the subjects left."""
+        parked = {
+            r.event_id: r.subject_id
+            for r in await self.session.execute(
+                delete(ml_parked_keys)
+                .where(ml_parked_keys.c.tenant_id == tenant_id, ml_parked_keys.c.key == any_(_texts(keys)))
+                .returning(ml_parked_keys.c.event_id, ml_parked_keys.c.subject_id)
+            )
+        }
+        if not parked:
+            return set()
+        ids = list(parked)
+        # The events' other keys wait no more either.
+        await self.session.execute(
+            delete(ml_parked_keys).where(
+                ml_parked_keys.c.tenant_id == tenant_id, ml_parked_keys.c.event_id == any_(_texts(ids))
+            )
         )
+        moved = await self.session.execute(
+            update(ml_events)
+            .where(
+                ml_events.c.tenant_id == tenant_id,
+                ml_events.c.event_id == any_(_texts(ids)),
+                ml_events.c.resolved.is_(False),
+            )
+            .values(subject_id=to, resolved=True, received_at=func.now())
+            .returning(ml_events.c.event_id)
+        )
+        return {parked[r.event_id] for r in moved} - {to}
 
     async def _move(self, tenant_id: str, to: str, condition: Any) -> set[str]:
         old = (
@@ -101,6 +136,11 @@ class FeatureLogRepository:
         cond = ml_events.c.subject_id == profile_id
         if keys:
             cond = or_(cond, ml_events.c["keys"].overlap(keys))
+            await self.session.execute(
+                delete(ml_parked_keys).where(
+                    ml_parked_keys.c.tenant_id == tenant_id, ml_parked_keys.c.key == any_(_texts(keys))
+                )
+            )
         await self.session.execute(delete(ml_events).where(ml_events.c.tenant_id == tenant_id, cond))
         await self.session.execute(
             delete(ml_identity_keys).where(
@@ -171,7 +211,20 @@ class FeatureLogRepository:
             .returning(ml_events.c.subject_id)
         )
         result = await self.session.execute(stmt, rows)
-        return [r.subject_id for r in result]
+        subjects = [r.subject_id for r in result]
+        parked = [(r["tenant_id"], k, r["event_id"], r["subject_id"]) for r in rows if not r["resolved"]
+                  for k in r["keys"]]
+        if parked:  # one statement, whatever the batch: arrays, not a VALUES list to compile
+            await self.session.execute(
+                text(
+                    "INSERT INTO ml_parked_keys (tenant_id, key, event_id, subject_id) "
+                    "SELECT * FROM unnest(CAST(:t AS text[]), CAST(:k AS text[]), CAST(:e AS text[]), "
+                    "CAST(:s AS text[])) ON CONFLICT DO NOTHING"
+                ),
+                {"t": [p[0] for p in parked], "k": [p[1] for p in parked], "e": [p[2] for p in parked],
+                 "s": [p[3] for p in parked]},
+            )
+        return subjects
 
     async def load(
         self, tenant_id: str, subjects: Sequence[str] | None = None, until: datetime | None = None
@@ -278,3 +331,8 @@ class FeatureLogRepository:
             .group_by(ml_events.c.kind)
         )
         return {k: int(n) for k, n in rows}
+
+
+def _texts(values: Sequence[str]) -> Any:
+    """One array parameter (`= ANY(:p)`): any number of values, one plan."""
+    return bindparam(None, list(values), type_=ARRAY(Text))
