@@ -138,7 +138,6 @@ class WaitStep(_M):
     offset: str | None = None  # date_attribute: "-7 days"
     eventType: str | None = None  # event
     ofStep: str | None = None  # event: a SEND step of this run whose message the event must be about
-    conditions: list[PayloadCondition] = Field(default_factory=list, max_length=20)
     timeout: str | None = None  # event
     next: str | None = None  # after the wait (event kind: when the event arrives)
     onTimeout: str | None = None  # event kind: when the timeout passes first
