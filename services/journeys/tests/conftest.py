@@ -31,3 +31,12 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     eng = create_async_engine(database_url, pool_size=2)
     yield eng
     await eng.dispose()
+
+
+@pytest.fixture
+async def harness(engine: AsyncEngine, journeys_settings: Callable[..., Settings]) -> Any:
+    from datetime import UTC, datetime
+
+    from harness import Harness
+
+    return Harness(engine, journeys_settings(), datetime(2026, 3, 2, 8, 0, tzinfo=UTC))

@@ -105,6 +105,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("run_id", name=op.f("pk_run_timers")),
     )
     op.create_index("ix_run_timers_due_at", "run_timers", ["due_at"], unique=False)
+    op.create_index("ix_run_timers_tenant_due", "run_timers", ["tenant_id", "due_at"], unique=False)
     op.create_table(
         "run_waits",
         sa.Column("run_id", sa.String(length=64), nullable=False),
@@ -206,6 +207,7 @@ def downgrade() -> None:
     op.drop_table("runs")
     op.drop_index("ix_run_waits_match", table_name="run_waits")
     op.drop_table("run_waits")
+    op.drop_index("ix_run_timers_tenant_due", table_name="run_timers")
     op.drop_index("ix_run_timers_due_at", table_name="run_timers")
     op.drop_table("run_timers")
     op.drop_index("ix_run_steps_journey", table_name="run_steps")

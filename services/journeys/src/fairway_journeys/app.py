@@ -1,12 +1,15 @@
-"""Wiring only: which routers, consumers and background work make up the journeys service."""
+"""Wiring only: which routers, consumers and durable jobs make up the journeys service."""
 from pathlib import Path
 
 from fastapi import FastAPI
 
-from fairway_chassis import Clock, ServiceDefinition, SystemClock, create_service, serve
+from fairway_chassis import Clock, ConsumerSpec, ServiceDefinition, SystemClock, create_service, serve
+from fairway_journeys import jobs
 from fairway_journeys.definitions.endpoints import router as journeys_router
+from fairway_journeys.runs.endpoints import router as runs_router
 from fairway_journeys.settings import Settings
 from fairway_journeys.state import JourneysState
+from fairway_journeys.triggers.handlers import HANDLED, TOPICS, make_handler
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -14,16 +17,24 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
     state = JourneysState(settings=settings, clock=clock or SystemClock())
-    return create_service(
+    app = create_service(
         ServiceDefinition(
             name="journeys",
             settings=settings,
             migrations_dir=MIGRATIONS,
-            routers=[journeys_router],
+            routers=[journeys_router, runs_router],
+            consumers=[ConsumerSpec(name="journeys.events", topics=TOPICS, handler=make_handler(state.clock, state.deps),
+                                    handles=HANDLED)],
+            jobs=jobs.registry,
             description="Multi-step automations started by what members do.",
             state=state,
         )
     )
+    runtime = app.state.runtime
+    state.jobs = runtime.jobs
+    if runtime.jobs is not None:
+        state.deps.scheduler = jobs.JobsTimerScheduler(runtime.jobs)
+    return app
 
 
 def main() -> None:

@@ -117,6 +117,7 @@ run_timers = Table(
     Column("seq", Integer, nullable=False),
     Column("due_at", TS, nullable=False),
     Index("ix_run_timers_due_at", "due_at"),
+    Index("ix_run_timers_tenant_due", "tenant_id", "due_at"),
 )
 
 run_waits = Table(

@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fairway_chassis import Clock
-from fairway_journeys.definitions.cache import VersionCache
+from fairway_chassis.jobs import Jobs
+from fairway_journeys.runs.deps import RunDeps
 from fairway_journeys.settings import Settings
 
 
@@ -12,4 +13,5 @@ from fairway_journeys.settings import Settings
 class JourneysState:
     settings: Settings
     clock: Clock
-    versions: VersionCache = field(default_factory=VersionCache)
+    deps: RunDeps = field(default_factory=RunDeps)
+    jobs: Jobs | None = None

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-DURATION_RE = re.compile(r"^\s*(?P<sign>[+-]?)\s*(?P<n>\d{1,5})\s*(?P<unit>minute|hour|day|week)s?\s*$", re.I)
+DURATION_RE = re.compile(r"^\s*(?P<sign>[+-]?)\s*(?P<n>\d{1,5})\s*(?P<unit>second|minute|hour|day|week)s?\s*$", re.I)
 TIME_RE = re.compile(r"^(?P<h>[01]\d|2[0-3]):(?P<m>[0-5]\d)$")
 WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 Channel = Literal["EMAIL", "SMS", "PUSH"]
@@ -20,13 +20,13 @@ StepId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9
 
 class Duration(str):
     """ "3 days", "2 hours", "-7 days": days and weeks are calendar days in the member's time zone (a wall-clock
-    09:00 stays 09:00 across a daylight-saving change); hours and minutes are elapsed time."""
+    09:00 stays 09:00 across a daylight-saving change); hours, minutes and seconds are elapsed time."""
 
     @classmethod
     def parse(cls, text: str) -> tuple[int, str]:
         m = DURATION_RE.match(text)
         if not m:
-            raise ValueError("a duration looks like '3 days', '12 hours', '30 minutes' or '-7 days'")
+            raise ValueError("a duration looks like '3 days', '12 hours', '30 minutes', '45 seconds' or '-7 days'")
         n = int(m.group("n")) * (-1 if m.group("sign") == "-" else 1)
         unit = m.group("unit").lower()
         return (n * 7, "day") if unit == "week" else (n, unit)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any

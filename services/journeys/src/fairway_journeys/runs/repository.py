@@ -2,45 +2,50 @@
 of statements whatever its size (100,000 timers falling due in one minute must all fire within it)."""
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, bindparam, delete, func, select, text, tuple_
+from sqlalchemy import DateTime, Integer, String, Text, bindparam, delete, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fairway_journeys.db import run_steps, run_timers, run_waits, runs, sends
+from fairway_journeys.db import run_steps, run_timers, run_waits, runs, sends, split_winners
 from fairway_journeys.runs.model import ACTIVE, Due, Run
 
 _RUN_COLUMNS = [c.name for c in runs.c]
 
-# The one statement that reads across tenants: timers are due by the clock, whoever they belong to. It claims
-# them (row locks, SKIP LOCKED so several workers share the work) and deletes them in the claiming transaction,
-# so a timer fires in exactly the transaction that moves its run on.
+# Claims a tenant's due timers (row locks, SKIP LOCKED so several jobs share the work) and deletes them in the
+# claiming transaction, so a timer fires in exactly the transaction that moves its run on.
 _CLAIM_DUE = text(
     "DELETE FROM run_timers WHERE run_id IN ("
-    " SELECT run_id FROM run_timers WHERE due_at <= :now ORDER BY due_at LIMIT :limit FOR UPDATE SKIP LOCKED)"
+    " SELECT run_id FROM run_timers WHERE tenant_id = :tenant AND due_at <= :now ORDER BY due_at LIMIT :limit"
+    " FOR UPDATE SKIP LOCKED)"
     " RETURNING tenant_id, run_id, seq, due_at"
 )
 
 _UPDATE_RUNS = text(
     "UPDATE runs AS r SET status = u.status, step_id = u.step_id, seq = u.seq, waiting = u.waiting,"
-    " step_entered_at = u.step_entered_at, ended_at = u.ended_at, end_reason = u.end_reason, context = u.context"
+    " step_entered_at = u.step_entered_at, ended_at = u.ended_at, end_reason = u.end_reason,"
+    " context = u.context::jsonb"
     " FROM unnest(:ids, :statuses, :steps, :seqs, :waitings, :entered, :ended, :reasons, :contexts)"
     " AS u(id, status, step_id, seq, waiting, step_entered_at, ended_at, end_reason, context)"
     " WHERE r.id = u.id AND r.tenant_id = :tenant"
 ).bindparams(
     bindparam("ids", type_=ARRAY(String)), bindparam("statuses", type_=ARRAY(String)),
     bindparam("steps", type_=ARRAY(String)), bindparam("waitings", type_=ARRAY(String)),
-    bindparam("reasons", type_=ARRAY(String)),
+    bindparam("reasons", type_=ARRAY(String)), bindparam("seqs", type_=ARRAY(Integer)),
+    bindparam("entered", type_=ARRAY(DateTime(timezone=True))), bindparam("ended", type_=ARRAY(DateTime(timezone=True))),
+    bindparam("contexts", type_=ARRAY(Text)),
 )
 
 _COMPLETE_STEPS = text(
     "UPDATE run_steps AS s SET completed_at = u.at, outcome = u.outcome"
     " FROM unnest(:ids, :seqs, :ats, :outcomes) AS u(run_id, seq, at, outcome)"
     " WHERE s.run_id = u.run_id AND s.seq = u.seq AND s.tenant_id = :tenant"
-).bindparams(bindparam("ids", type_=ARRAY(String)), bindparam("outcomes", type_=ARRAY(String)))
+).bindparams(bindparam("ids", type_=ARRAY(String)), bindparam("outcomes", type_=ARRAY(String)),
+             bindparam("seqs", type_=ARRAY(Integer)), bindparam("ats", type_=ARRAY(DateTime(timezone=True))))
 
 
 def _run(row: Any) -> Run:
@@ -49,17 +54,19 @@ def _run(row: Any) -> Run:
 
 
 class TimerQueue:
-    """The due timers of every tenant (see `_CLAIM_DUE`)."""
+    """Due timers (see `_CLAIM_DUE`)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def claim_due(self, now: datetime, limit: int) -> list[Due]:
-        rows = (await self.session.execute(_CLAIM_DUE, {"now": now, "limit": limit})).all()
+    async def claim_due(self, tenant_id: str, now: datetime, limit: int) -> list[Due]:
+        rows = (await self.session.execute(_CLAIM_DUE, {"tenant": tenant_id, "now": now, "limit": limit})).all()
         return [Due(r.tenant_id, r.run_id, r.seq, r.due_at) for r in rows]
 
-    async def next_due(self) -> datetime | None:
-        return (await self.session.execute(select(func.min(run_timers.c.due_at)))).scalar()
+    async def overdue_tenants(self, before: datetime) -> list[str]:
+        """The safety net's question, across tenants: whose timers are past due and not yet fired?"""
+        q = select(run_timers.c.tenant_id).where(run_timers.c.due_at <= before).distinct()
+        return list((await self.session.execute(q)).scalars().all())
 
 
 class RunRepository:
@@ -152,7 +159,7 @@ class RunRepository:
             "steps": [r.step_id for r in changed], "seqs": [r.seq for r in changed],
             "waitings": [r.waiting for r in changed], "entered": [r.step_entered_at for r in changed],
             "ended": [r.ended_at for r in changed], "reasons": [r.end_reason for r in changed],
-            "contexts": [r.context for r in changed],
+            "contexts": [json.dumps(r.context) for r in changed],
         })
 
     async def add_steps(self, rows: Sequence[dict[str, Any]]) -> None:
@@ -199,3 +206,42 @@ class RunRepository:
             ).values({column: at}))
 
 
+
+
+class SplitStats:
+    """Per-branch trials and successes of one SPLIT step, for A/B decisions (one tenant)."""
+
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    async def arms(self, journey_id: str, version: int, step_id: str, metric: str) -> dict[str, tuple[int, int]]:
+        if metric == "CONVERSION":
+            q = text(
+                "SELECT s.outcome AS branch, count(*) AS trials, count(*) FILTER (WHERE r.status = 'CONVERTED') AS ok"
+                " FROM run_steps s JOIN runs r ON r.id = s.run_id"
+                " WHERE s.tenant_id = :t AND s.journey_id = :j AND s.version = :v AND s.step_id = :s"
+                " AND s.outcome IS NOT NULL GROUP BY s.outcome")
+        else:
+            col = "opened_at" if metric == "OPEN_RATE" else "clicked_at"
+            q = text(
+                f"SELECT split_part(variant, ':', 2) AS branch, count(*) AS trials,"  # noqa: S608 (fixed column)
+                f" count({col}) AS ok FROM sends"
+                " WHERE tenant_id = :t AND journey_id = :j AND version = :v AND variant LIKE :prefix"
+                " AND outcome IN ('REQUESTED', 'HELD') GROUP BY 1")
+        rows = (await self.session.execute(q, {"t": self.tenant_id, "j": journey_id, "v": version, "s": step_id,
+                                                "prefix": f"{step_id}:%"})).all()
+        return {r.branch: (r.trials, r.ok) for r in rows}
+
+    async def decide(self, journey_id: str, version: int, step_id: str, branch: str, confidence: float,
+                     evidence: dict[str, Any], at: datetime) -> bool:
+        stmt = insert(split_winners).values(
+            tenant_id=self.tenant_id, journey_id=journey_id, version=version, step_id=step_id, branch=branch,
+            confidence=confidence, evidence=evidence, decided_at=at).on_conflict_do_nothing()
+        return bool((await self.session.execute(stmt)).rowcount)
+
+    async def decided(self, journey_id: str, version: int) -> dict[str, str]:
+        q = select(split_winners.c.step_id, split_winners.c.branch).where(
+            split_winners.c.tenant_id == self.tenant_id, split_winners.c.journey_id == journey_id,
+            split_winners.c.version == version)
+        return dict((await self.session.execute(q)).all())  # type: ignore[arg-type]

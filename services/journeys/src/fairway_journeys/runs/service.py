@@ -15,10 +15,10 @@ from uuid_utils import uuid7
 
 from fairway_journeys.db import journeys as journeys_table
 from fairway_journeys.db import split_winners
-from fairway_journeys.definitions.cache import VersionCache
 from fairway_journeys.definitions.model import Definition
 from fairway_journeys.readmodel.member import Member
 from fairway_journeys.readmodel.repository import MemberRepository
+from fairway_journeys.runs.deps import RunDeps
 from fairway_journeys.runs.engine import DISPATCH_WAIT, Context, Engine
 from fairway_journeys.runs.model import ACTIVE, Due, Run
 from fairway_journeys.runs.repository import RunRepository, TimerQueue
@@ -44,12 +44,12 @@ class EnrolResult:
     refused: dict[str, str] = field(default_factory=dict)  # profile id -> why not
 
 
-async def _context(session: AsyncSession, versions: VersionCache, tenant_id: str, runs: Sequence[Run],
+async def _context(session: AsyncSession, deps: RunDeps, tenant_id: str, runs: Sequence[Run],
                    now: datetime, members: dict[str, Member] | None = None) -> Context:
     defs: dict[tuple[str, int], Definition] = {}
     for r in runs:
         if (r.journey_id, r.version) not in defs:
-            d = await versions.get(session, tenant_id, r.journey_id, r.version)
+            d = await deps.versions.get(session, tenant_id, r.journey_id, r.version)
             assert d is not None, f"run {r.id} names a version that does not exist"
             defs[(r.journey_id, r.version)] = d
     if members is None:
@@ -70,7 +70,7 @@ async def _context(session: AsyncSession, versions: VersionCache, tenant_id: str
                    winners=winners, archived=archived)
 
 
-async def enrol(session: AsyncSession, versions: VersionCache, tenant_id: str, candidates: Sequence[Candidate],
+async def enrol(session: AsyncSession, deps: RunDeps, tenant_id: str, candidates: Sequence[Candidate],
                 now: datetime) -> EnrolResult:
     """Apply each journey's entry rules, insert the runs that may start (the unique entry key keeps a retried or
     duplicated trigger from starting a second run), and walk them to their first wait."""
@@ -84,7 +84,7 @@ async def enrol(session: AsyncSession, versions: VersionCache, tenant_id: str, c
     seen: set[tuple[str, str]] = set()
     pending: dict[str, tuple[Candidate, dict[str, Any]]] = {}
     for c in candidates:
-        d = await versions.get(session, tenant_id, c.journey_id, c.version)
+        d = await deps.versions.get(session, tenant_id, c.journey_id, c.version)
         assert d is not None
         why = _refusal(d, c, members.get(c.profile_id), history.get((c.journey_id, c.profile_id)), now,
                        (c.journey_id, c.profile_id) in seen)
@@ -108,10 +108,10 @@ async def enrol(session: AsyncSession, versions: VersionCache, tenant_id: str, c
     if not runs:
         return result
     writes = Writes()
-    engine = Engine(await _context(session, versions, tenant_id, runs, now, members), writes)
+    engine = Engine(await _context(session, deps, tenant_id, runs, now, members), writes)
     for run in runs:
         engine.start(run, pending[run.id][0].trigger_event_id)
-    await writes.flush(session)
+    await writes.flush(session, deps.scheduler)
     result.started = runs
     return result
 
@@ -141,9 +141,9 @@ def _timer_outcome(run: Run) -> str:
     return "timeout" if run.waiting == "event" else "next"
 
 
-async def fire_due(session: AsyncSession, versions: VersionCache, now: datetime, limit: int) -> list[Due]:
-    """Claim up to `limit` due timers (any tenant) and move their runs on, in this transaction."""
-    due = await TimerQueue(session).claim_due(now, limit)
+async def fire_due(session: AsyncSession, deps: RunDeps, tenant_id: str, now: datetime, limit: int) -> list[Due]:
+    """Claim up to `limit` of the tenant's due timers and move their runs on, in this transaction."""
+    due = await TimerQueue(session).claim_due(tenant_id, now, limit)
     by_tenant: dict[str, list[Due]] = defaultdict(list)
     for d in due:
         by_tenant[d.tenant_id].append(d)
@@ -153,14 +153,14 @@ async def fire_due(session: AsyncSession, versions: VersionCache, now: datetime,
         runs = [locked[d.run_id] for d in items if d.run_id in locked and locked[d.run_id].seq == d.seq]
         if not runs:
             continue
-        engine = Engine(await _context(session, versions, tenant_id, runs, now), writes)
+        engine = Engine(await _context(session, deps, tenant_id, runs, now), writes)
         for run in runs:
             engine.resume(run, _timer_outcome(run))
-    await writes.flush(session)
+    await writes.flush(session, deps.scheduler)
     return due
 
 
-async def resume_waiting(session: AsyncSession, versions: VersionCache, tenant_id: str, event_type: str,
+async def resume_waiting(session: AsyncSession, deps: RunDeps, tenant_id: str, event_type: str,
                          arrivals: dict[str, dict[str, Any]], now: datetime, *, outcome: str | None = None) -> int:
     """Runs waiting for `event_type` with one of the keys of `arrivals` (key -> detail) move on."""
     repo = RunRepository(session, tenant_id)
@@ -172,22 +172,41 @@ async def resume_waiting(session: AsyncSession, versions: VersionCache, tenant_i
     if not matches:
         return 0
     writes = Writes()
-    engine = Engine(await _context(session, versions, tenant_id, [r for r, _ in matches], now), writes)
+    engine = Engine(await _context(session, deps, tenant_id, [r for r, _ in matches], now), writes)
     for run, key in matches:
         detail = arrivals[key]
         engine.resume(run, outcome or str(detail.get("outcome", "event")), detail)
-    await writes.flush(session)
+    await writes.flush(session, deps.scheduler)
     return len(matches)
 
 
-async def end_runs(session: AsyncSession, versions: VersionCache, tenant_id: str, runs: Sequence[Run],
+async def end_runs(session: AsyncSession, deps: RunDeps, tenant_id: str, runs: Sequence[Run],
                    status: str, reason: str | None, now: datetime, *, goal_event_id: str | None = None) -> int:
     runs = [r for r in runs if r.active]
     if not runs:
         return 0
     writes = Writes()
-    engine = Engine(await _context(session, versions, tenant_id, runs, now, members={}), writes)
+    engine = Engine(await _context(session, deps, tenant_id, runs, now, members={}), writes)
     for run in runs:
         engine.end(run, status, reason, goal_event_id=goal_event_id)
-    await writes.flush(session)
+    await writes.flush(session, deps.scheduler)
     return len(runs)
+
+
+def explain(run: Run, step: Any, due: datetime | None) -> str:
+    """Where a run is and why, in words, for staff looking at a member."""
+    where = f"step {run.step_id!r}" + (f" ({step.type})" if step is not None else "")
+    if run.status == "CONVERTED":
+        return f"converted: the goal was reached at {where}"
+    if run.status == "EXITED":
+        return f"exited at {where}: {run.end_reason}"
+    if run.status == "COMPLETED":
+        return f"completed at {where}"
+    if run.waiting == DISPATCH_WAIT:
+        return f"at {where}, waiting for dispatch to say whether the message was sent"
+    if run.waiting == "event":
+        until = f" or until {due.isoformat()}" if due else ""
+        return f"at {where}, waiting for {getattr(step, 'eventType', 'an event')}{until}"
+    if run.waiting == "timer" and due is not None:
+        return f"at {where}, waiting until {due.isoformat()}"
+    return f"at {where}"

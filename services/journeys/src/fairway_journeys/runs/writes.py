@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fairway_events import Envelope, outbox, registry
+from fairway_journeys.runs.deps import TimerScheduler
 from fairway_journeys.runs.model import Run
 from fairway_journeys.runs.repository import RunRepository
 
@@ -71,7 +72,7 @@ class Writes:
             {"run_id": run.id, "tenant_id": run.tenant_id, "seq": run.seq, "event_type": event_type,
              "match_key": match_key})
 
-    async def flush(self, session: AsyncSession) -> None:
+    async def flush(self, session: AsyncSession, scheduler: TimerScheduler) -> None:
         for tenant_id, w in sorted(self.by_tenant.items()):
             repo = RunRepository(session, tenant_id)
             await repo.clear_waits(sorted(w.cleared))
@@ -79,6 +80,8 @@ class Writes:
             await repo.add_steps(list(w.new_steps.values()))
             await repo.complete_steps(w.completed)
             await repo.set_timers(w.timers)
+            if w.timers:
+                await scheduler.schedule(session, tenant_id, {t["due_at"] for t in w.timers})
             await repo.set_waits(w.waits)
             await repo.add_sends(w.sends)
             await outbox.append_many(session, w.events)

@@ -22,13 +22,13 @@ from fairway_events.consumer import BatchHandler
 from fairway_events.contracts.dispatch import DispatchOutcomeRecorded
 from fairway_events.contracts.identity import ProfileCreated, ProfileErased, ProfileMerged
 from fairway_events.contracts.upstream import UpstreamEvent
-from fairway_journeys.definitions.cache import VersionCache
 from fairway_journeys.definitions.events import REACTIVE
 from fairway_journeys.definitions.model import Definition, EventTrigger
 from fairway_journeys.definitions.repository import JourneyRepository
 from fairway_journeys.readmodel import service as readmodel
 from fairway_journeys.readmodel.repository import MemberRepository
 from fairway_journeys.runs import service as runs
+from fairway_journeys.runs.deps import RunDeps
 from fairway_journeys.runs.engine import DISPATCH_WAIT
 from fairway_journeys.runs.model import CONVERTED, EXITED, Run
 from fairway_journeys.runs.repository import RunRepository
@@ -70,9 +70,9 @@ def _profile_of(env: Envelope) -> str | None:
 
 
 class TenantBatch:
-    def __init__(self, session: AsyncSession, versions: VersionCache, tenant_id: str, now: datetime) -> None:
+    def __init__(self, session: AsyncSession, deps: RunDeps, tenant_id: str, now: datetime) -> None:
         self.session = session
-        self.versions = versions
+        self.deps = deps
         self.tenant_id = tenant_id
         self.now = now
         self.members = MemberRepository(session, tenant_id)
@@ -106,7 +106,7 @@ class TenantBatch:
         active = await self.runs.active_of_profiles(gone)
         for reason in ("ERASED", "MERGED"):
             mine = [r for r in active if gone[r.profile_id] == reason]
-            await runs.end_runs(self.session, self.versions, self.tenant_id, mine, EXITED, reason, self.now)
+            await runs.end_runs(self.session, self.deps, self.tenant_id, mine, EXITED, reason, self.now)
         return {r.id for r in active}
 
     async def _resolve(self, envelopes: list[Envelope]) -> list[Item]:
@@ -136,7 +136,7 @@ class TenantBatch:
     async def _definitions(self, runs_: list[Run]) -> dict[str, Definition]:
         out = {}
         for r in runs_:
-            d = await self.versions.get(self.session, self.tenant_id, r.journey_id, r.version)
+            d = await self.deps.versions.get(self.session, self.tenant_id, r.journey_id, r.version)
             if d is not None:
                 out[r.id] = d
         return out
@@ -163,16 +163,16 @@ class TenantBatch:
                 if d.goal and matching.reaches(d.goal, t, i.payload) and i.env.occurred_at >= r.started_at and (
                         d.goal.withinDays is None
                         or i.env.occurred_at <= r.started_at + timedelta(days=d.goal.withinDays)):
-                    await runs.end_runs(self.session, self.versions, self.tenant_id, [r], CONVERTED, "GOAL",
+                    await runs.end_runs(self.session, self.deps, self.tenant_id, [r], CONVERTED, "GOAL",
                                         self.now, goal_event_id=i.env.event_id)
                     done.add(r.id)
                 elif t == "messaging.unsubscribed" and d.exit.onUnsubscribe:
-                    await runs.end_runs(self.session, self.versions, self.tenant_id, [r], EXITED, "UNSUBSCRIBED",
+                    await runs.end_runs(self.session, self.deps, self.tenant_id, [r], EXITED, "UNSUBSCRIBED",
                                         self.now)
                     done.add(r.id)
                 elif (t == "segment.member_exited" and d.exit.onSegmentExit
                       and i.payload.get("segmentId") == d.entry.segmentId):
-                    await runs.end_runs(self.session, self.versions, self.tenant_id, [r], EXITED, "LEFT_SEGMENT",
+                    await runs.end_runs(self.session, self.deps, self.tenant_id, [r], EXITED, "LEFT_SEGMENT",
                                         self.now)
                     done.add(r.id)
 
@@ -197,11 +197,11 @@ class TenantBatch:
                 by_type[t].setdefault(i.profile_id, {"eventId": i.env.event_id})
         if outcomes:
             await self.runs.record_outcomes([(k, v["dispatch"], v.get("reason")) for k, v in outcomes.items()])
-            await runs.resume_waiting(self.session, self.versions, self.tenant_id, DISPATCH_WAIT, outcomes, self.now)
+            await runs.resume_waiting(self.session, self.deps, self.tenant_id, DISPATCH_WAIT, outcomes, self.now)
         for column, ids in engagement.items():
             await self.runs.record_engagement(ids, column, self.now)
         for t, arrivals in by_type.items():
-            await runs.resume_waiting(self.session, self.versions, self.tenant_id, t, arrivals, self.now,
+            await runs.resume_waiting(self.session, self.deps, self.tenant_id, t, arrivals, self.now,
                                       outcome="event")
 
     async def _enrol(self, items: list[Item], previous: dict[str, dict[str, Any]]) -> None:
@@ -210,7 +210,7 @@ class TenantBatch:
         for j in journeys:
             if j.active_version is None:
                 continue
-            d = await self.versions.get(self.session, self.tenant_id, j.id, j.active_version)
+            d = await self.deps.versions.get(self.session, self.tenant_id, j.id, j.active_version)
             if d is not None and isinstance(d.trigger, EventTrigger):
                 triggers.append((j.id, j.active_version, d))
         if not triggers:
@@ -241,17 +241,17 @@ class TenantBatch:
                                               context={"eventId": i.env.event_id})
                                for pid in audience]
         if candidates:
-            await runs.enrol(self.session, self.versions, self.tenant_id, candidates, self.now)
+            await runs.enrol(self.session, self.deps, self.tenant_id, candidates, self.now)
 
 
-def make_handler(clock: Clock, versions: VersionCache) -> BatchHandler:
+def make_handler(clock: Clock, deps: RunDeps) -> BatchHandler:
     async def handle(session: AsyncSession, deliveries: list[Delivery]) -> None:
         by_tenant: dict[str, list[Envelope]] = defaultdict(list)
         for d in deliveries:
             by_tenant[d.envelope.tenant_id].append(d.envelope)
         now = clock.now()
         for tenant_id in sorted(by_tenant):
-            await TenantBatch(session, versions, tenant_id, now).run(by_tenant[tenant_id])
+            await TenantBatch(session, deps, tenant_id, now).run(by_tenant[tenant_id])
 
     return handle
 
