@@ -90,6 +90,31 @@ class JobRegistry(Generic[C]):
             raise ValueError(f"task {spec.name} is declared twice")
         self.specs[spec.name] = spec
 
+    def name_of(self, task: TaskFn | str) -> str:
+        name = task if isinstance(task, str) else next((s.name for s in self.specs.values() if s.fn is task), None)
+        if name is None or name not in self.specs:
+            raise KeyError(f"not a task of {self.service}: {task!r}")
+        return name
+
+    async def defer_in(self, session: AsyncSession, task: TaskFn | str, *, tenant_id: str,
+                       schedule_at: dt.datetime | None = None, queueing_lock: str | None = None,
+                       lock: str | None = None, priority: int = 0, **kwargs: Any) -> int | None:
+        """Defer a job in the caller's transaction: it exists if and only if that transaction commits (no open App
+        needed: it is one SQL call). Returns its id, or None when `queueing_lock` already has a waiting job (the
+        transaction carries on)."""
+        spec = self.specs[self.name_of(task)]
+        params = {
+            "queue": spec.queue, "task": spec.name, "priority": priority, "lock": lock, "qlock": queueing_lock,
+            "args": orjson.dumps({"tenant_id": tenant_id, **kwargs}).decode(), "at": schedule_at,
+        }
+        try:
+            async with session.begin_nested():
+                return (await session.execute(_DEFER_SQL, params)).scalar_one()
+        except IntegrityError as exc:
+            if queueing_lock is not None and "procrastinate_jobs_queueing_lock_idx" in str(exc.orig):
+                return None
+            raise
+
     def bind(self, runtime: Runtime) -> Jobs:
         """The service's Jobs for one running app; task context built from `runtime` when the jobs open."""
         context = self.context
@@ -167,11 +192,7 @@ class Jobs:
             self._pool = None
 
     def _name(self, task: TaskFn | str) -> str:
-        name = task if isinstance(task, str) else next(
-            (s.name for s in self.registry.specs.values() if s.fn is task), None)
-        if name is None or name not in self.registry.specs:
-            raise KeyError(f"not a task of {self.registry.service}: {task!r}")
-        return name
+        return self.registry.name_of(task)
 
     async def defer(self, task: TaskFn | str, *, tenant_id: str, schedule_at: dt.datetime | None = None,
                     queueing_lock: str | None = None, lock: str | None = None, priority: int = 0,
@@ -189,20 +210,9 @@ class Jobs:
     async def defer_in(self, session: AsyncSession, task: TaskFn | str, *, tenant_id: str,
                        schedule_at: dt.datetime | None = None, queueing_lock: str | None = None,
                        lock: str | None = None, priority: int = 0, **kwargs: Any) -> int | None:
-        """Defer a job in the caller's transaction: it exists if and only if that transaction commits. Returns its
-        id, or None when `queueing_lock` already has a waiting job (the transaction carries on)."""
-        spec = self.registry.specs[self._name(task)]
-        params = {
-            "queue": spec.queue, "task": spec.name, "priority": priority, "lock": lock, "qlock": queueing_lock,
-            "args": orjson.dumps({"tenant_id": tenant_id, **kwargs}).decode(), "at": schedule_at,
-        }
-        try:
-            async with session.begin_nested():
-                return (await session.execute(_DEFER_SQL, params)).scalar_one()
-        except IntegrityError as exc:
-            if queueing_lock is not None and "procrastinate_jobs_queueing_lock_idx" in str(exc.orig):
-                return None
-            raise
+        """See `JobRegistry.defer_in`."""
+        return await self.registry.defer_in(session, task, tenant_id=tenant_id, schedule_at=schedule_at,
+                                            queueing_lock=queueing_lock, lock=lock, priority=priority, **kwargs)
 
     async def _retry_stalled(self, *, timestamp: int) -> None:
         """Jobs left `doing` by a worker whose heartbeat stopped (killed, partitioned) go back to the queue."""

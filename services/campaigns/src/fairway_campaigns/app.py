@@ -6,14 +6,18 @@ from fastapi import FastAPI
 from fairway_campaigns.abtests import jobs as _abtest_jobs  # noqa: F401  (registers the task)
 from fairway_campaigns.approvals import jobs as _approval_jobs  # noqa: F401
 from fairway_campaigns.approvals.endpoints import router as approvals_router
+from fairway_campaigns.audience import handlers as audience
 from fairway_campaigns.campaigns import jobs as _campaign_jobs  # noqa: F401
 from fairway_campaigns.campaigns.endpoints import router as campaigns_router
+from fairway_campaigns.dispatch import handlers as dispatch_requests
+from fairway_campaigns.dispatch import jobs as _dispatch_jobs  # noqa: F401  (registers the release task)
+from fairway_campaigns.dispatch.endpoints import router as dispatch_router
+from fairway_campaigns.dispatch.service import DispatchService
 from fairway_campaigns.jobs import registry
 from fairway_campaigns.results.endpoints import router as results_router
 from fairway_campaigns.results.handlers import TOPICS as RESULT_TOPICS
 from fairway_campaigns.results.handlers import results
 from fairway_campaigns.sending import jobs as _sending_jobs  # noqa: F401  (registers the task)
-from fairway_campaigns.sending.dispatcher import Dispatcher
 from fairway_campaigns.sending.endpoints import router as sending_router
 from fairway_campaigns.settings import Settings
 from fairway_campaigns.state import CampaignsState
@@ -23,18 +27,26 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
-               dispatch: Dispatcher | None = None) -> FastAPI:
+               dispatch: DispatchService | None = None) -> FastAPI:
     settings = settings or Settings()
-    state = CampaignsState(clock=clock or SystemClock(), batch_size=settings.fanout_batch_size, dispatch=dispatch)
+    clock = clock or SystemClock()
+    dispatch = dispatch or DispatchService()
+    state = CampaignsState(clock=clock, batch_size=settings.fanout_batch_size, dispatch=dispatch)
     return create_service(
         ServiceDefinition(
             name="campaigns",
             settings=settings,
             migrations_dir=MIGRATIONS,
             description="Campaigns, scheduling, A/B tests, send-time optimisation, event promotion, content approval.",
-            routers=[campaigns_router, sending_router, results_router, approvals_router],
-            consumers=[ConsumerSpec(name="campaigns.results", topics=RESULT_TOPICS, handler=results,
-                                    handles=results.types)],
+            routers=[campaigns_router, sending_router, results_router, approvals_router, dispatch_router],
+            consumers=[
+                ConsumerSpec(name="campaigns.results", topics=RESULT_TOPICS, handler=results, handles=results.types),
+                ConsumerSpec(name=audience.CONSUMER, topics=audience.TOPICS, handler=audience.AudienceHandler(),
+                             handles=audience.HANDLED, max_records=2000),
+                ConsumerSpec(name=dispatch_requests.CONSUMER, topics=dispatch_requests.TOPICS,
+                             handler=dispatch_requests.DispatchRequestsHandler(dispatch, clock),
+                             handles=dispatch_requests.HANDLED),
+            ],
             jobs=registry,
             state=state,
         )

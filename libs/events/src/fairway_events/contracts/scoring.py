@@ -77,3 +77,18 @@ class FeatureDriftDetected(_Model):
     value: float
     threshold: float
     modelName: str | None = None
+
+
+@registry.event("send_time.profile_updated", 1, topic=TOPIC)
+class SendTimeProfileUpdated(_Model):
+    """A member's send-time profile: how likely they open at each hour of the day (hours local to `timezone`).
+    Below the minimum confidence ml-scoring's profile is a pooled prior; dispatch pools its own from the club's
+    confident profiles."""
+
+    profileId: str
+    hourlyOpenProbability: list[float] = Field(min_length=24, max_length=24)
+    timezone: str
+    confidence: float = Field(ge=0, le=1)
+    sampleSize: int = Field(ge=0)
+    source: Literal["PERSONAL", "SEGMENT", "TENANT", "ALL_TENANTS", "DEFAULT"] = "PERSONAL"
+    updatedAt: datetime
