@@ -34,13 +34,13 @@ async def resync(
     async with sessionmaker() as session:
         rows = [
             r
-            for r in await SegmentRepository.from_session(session).of_tenant(tenant_id)
-            if r["sync_to_messaging"] and (segment_id is None or r["segment_id"] == segment_id)
+            for r in await SegmentRepository.for_tenant(session, tenant_id).all()
+            if r.sync_to_messaging and (segment_id is None or r.segment_id == segment_id)
         ]
     out: dict[str, int] = {}
     for row in rows:
         async with sessionmaker() as session, session.begin():
-            out[row["segment_id"]] = await engine.full_resync(
+            out[row.segment_id] = await engine.full_resync(
                 session, tenant_id, SegmentRef.of(row), now=clock.now()
             )
     return out
@@ -57,17 +57,15 @@ async def refresh(
     async with sessionmaker() as session:
         rows = [
             r
-            for r in await SegmentRepository.from_session(session).of_tenant(
-                tenant_id, dynamic_active_only=True
-            )
-            if segment_id is None or r["segment_id"] == segment_id
+            for r in await SegmentRepository.for_tenant(session, tenant_id).all(dynamic_active_only=True)
+            if segment_id is None or r.segment_id == segment_id
         ]
     out: dict[str, tuple[int, int, int]] = {}
     for row in rows:
         async with sessionmaker() as session, session.begin():
-            diff = await engine.refresh(session, tenant_id, row["segment_id"], now=clock.now(), reason="manual")
+            diff = await engine.refresh(session, tenant_id, row.segment_id, now=clock.now(), reason="manual")
         if diff is not None:
-            out[row["segment_id"]] = (diff.size, diff.entered, diff.exited)
+            out[row.segment_id] = (diff.size, diff.entered, diff.exited)
     return out
 
 

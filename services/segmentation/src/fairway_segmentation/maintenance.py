@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from fairway_chassis import Clock, Runtime, run_every
 from fairway_schemas.criteria_eval import utc_day
 from fairway_segmentation.segments import engine
-from fairway_segmentation.segments.repository import SegmentRepository
+from fairway_segmentation.segments.repository import SegmentRepository, SegmentSchedule
 from fairway_segmentation.settings import Settings
 
 log = structlog.get_logger("fairway.segmentation.maintenance")
@@ -29,17 +29,17 @@ async def due_segments(
     recheck = timedelta(seconds=settings.time_recheck_seconds)
     due: dict[tuple[str, str], str] = {}
     async with sessionmaker() as session:
-        repo = SegmentRepository.from_session(session)
-        for r in await repo.refresh_candidates(now - timedelta(hours=settings.refresh_interval_hours)):
-            due[(r["tenant_id"], r["segment_id"])] = "scheduled"
-        for r in await repo.time_sensitive():  # when both are due, time passing is the better explanation
-            last = r["time_checked_at"]
+        schedule = SegmentSchedule(session)
+        for key in await schedule.refresh_candidates(now - timedelta(hours=settings.refresh_interval_hours)):
+            due[key] = "scheduled"
+        for r in await schedule.time_sensitive():  # when both are due, time passing is the better explanation
+            last = r.time_checked_at
             if (
                 last is None
-                or (r["time_sensitivity"] == "instant" and now - last >= recheck)
-                or (r["time_sensitivity"] == "day" and utc_day(now) != utc_day(last))
+                or (r.time_sensitivity == "instant" and now - last >= recheck)
+                or (r.time_sensitivity == "day" and utc_day(now) != utc_day(last))
             ):
-                due[(r["tenant_id"], r["segment_id"])] = "time"
+                due[(r.tenant_id, r.segment_id)] = "time"
     return [(t, s, reason) for (t, s), reason in sorted(due.items())]
 
 
@@ -48,7 +48,7 @@ async def run_once(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock,
     done = 0
     for tenant_id, segment_id, reason in await due_segments(sessionmaker, clock, settings):
         async with sessionmaker() as session, session.begin():
-            if not await SegmentRepository.from_session(session).try_lock(tenant_id, segment_id):
+            if not await SegmentRepository.for_tenant(session, tenant_id).try_lock(segment_id):
                 continue  # a replica or a person is refreshing it right now
             diff = await engine.refresh(
                 session, tenant_id, segment_id, now=clock.now(), reason=reason, locked=True

@@ -15,11 +15,12 @@ from fairway_segmentation.db import outbox_table, profiles
 from fairway_segmentation.readmodel.repository import ProfileRepository
 from fairway_segmentation.segments import engine as seg_engine
 from fairway_segmentation.segments.engine import SegmentRef, membership_event, sync_deltas
-from fairway_segmentation.segments.repository import SYNC_CHUNK, MembershipRepository, SegmentRepository
+from fairway_segmentation.segments.member_repository import SYNC_CHUNK, MembershipRepository
+from fairway_segmentation.segments.repository import SegmentRepository
 
 
 async def _segment(session, tenant: str, sid: str, criteria: dict, sync: bool = True) -> None:
-    await SegmentRepository(session).create(
+    await SegmentRepository.for_tenant(session, tenant).create(
         {
             "tenant_id": tenant,
             "segment_id": sid,
@@ -49,7 +50,7 @@ async def test_refresh_diff_and_sql_events_match_the_python_ones(engine: AsyncEn
     t = "club-a"
     n = SYNC_CHUNK + 5
     async with sm() as s, s.begin():
-        repo = ProfileRepository(s)
+        repo = ProfileRepository.for_tenant(s, t)
         await s.execute(
             profiles.insert(),
             [
@@ -64,7 +65,7 @@ async def test_refresh_diff_and_sql_events_match_the_python_ones(engine: AsyncEn
                 for i in range(n)
             ],
         )
-        await repo.upsert("club-b", "p00001", {"status": "ACTIVE", "membership_tier": "Gold"})
+        await ProfileRepository.for_tenant(s, "club-b").upsert("p00001", {"status": "ACTIVE", "membership_tier": "Gold"})
         await _segment(
             s, t, "s1", {"rules": [{"field": "membershipTier", "operator": "eq", "value": "gold"}]}
         )
@@ -79,7 +80,7 @@ async def test_refresh_diff_and_sql_events_match_the_python_ones(engine: AsyncEn
     )
     async with sm() as s:
         out = await _outbox(s)
-        assert {tuple(m) for m in await MembershipRepository(s).of_profiles(t, odd_active)} == {
+        assert {tuple(m) for m in await MembershipRepository.for_tenant(s, t).of_profiles(odd_active)} == {
             ("s1", p) for p in odd_active
         }
     entered = [e for e, *_ in out if e.event_type == "segment.member_entered"]
@@ -104,9 +105,9 @@ async def test_refresh_diff_and_sql_events_match_the_python_ones(engine: AsyncEn
 
     # the world changes: a refresh moves exactly the difference, and a full resync chunks the whole list
     async with sm() as s, s.begin():
-        repo = ProfileRepository(s)
-        await repo.upsert(t, "p00001", {"membership_tier": "Silver"})
-        await repo.upsert(t, "p00002", {"membership_tier": "GOLD"})
+        repo = ProfileRepository.for_tenant(s, t)
+        await repo.upsert("p00001", {"membership_tier": "Silver"})
+        await repo.upsert("p00002", {"membership_tier": "GOLD"})
     async with sm() as s, s.begin():
         diff = await seg_engine.refresh(s, t, "s1", now=NOW + timedelta(hours=1), reason="manual")
         assert diff is not None and (diff.entered, diff.exited, diff.size) == (1, 1, len(odd_active))

@@ -130,20 +130,20 @@ async def _n_known(svc, h, n: int) -> bool:
 async def test_a_refresh_excludes_incremental_updates_of_its_segment(engine: AsyncEngine) -> None:
     sm = async_sessionmaker(engine)
     async with sm() as refresh, refresh.begin():
-        await SegmentRepository(refresh).lock("club-a", "s1")
+        await SegmentRepository.for_tenant(refresh, "club-a").lock("s1")
 
         async def incremental() -> None:
             async with sm() as s, s.begin():
-                await SegmentRepository(s).lock_shared("club-a", ["s0", "s1"])
+                await SegmentRepository.for_tenant(s, "club-a").lock_shared(["s0", "s1"])
 
         async def other_segment() -> None:
             async with sm() as s, s.begin():
-                await SegmentRepository(s).lock_shared("club-a", ["s2"])
+                await SegmentRepository.for_tenant(s, "club-a").lock_shared(["s2"])
 
         await asyncio.wait_for(other_segment(), 5)  # other segments are not held up
         waiting = asyncio.create_task(incremental())
         await asyncio.sleep(0.5)
         assert not waiting.done()
         async with sm() as s, s.begin():
-            assert not await SegmentRepository(s).try_lock("club-a", "s1")  # a replica's maintenance skips it
+            assert not await SegmentRepository.for_tenant(s, "club-a").try_lock("s1")  # a replica's maintenance skips it
     await asyncio.wait_for(waiting, 5)  # released at the refresh's commit

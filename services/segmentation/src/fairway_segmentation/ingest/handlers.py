@@ -36,7 +36,8 @@ from fairway_segmentation.readmodel import mapping
 from fairway_segmentation.readmodel.fields import CATALOGUE, as_profile, contact, is_eligible
 from fairway_segmentation.readmodel.repository import ProfileRepository
 from fairway_segmentation.segments.engine import ChangeSet, SegmentRef
-from fairway_segmentation.segments.repository import MembershipRepository, SegmentRepository
+from fairway_segmentation.segments.member_repository import MembershipRepository
+from fairway_segmentation.segments.repository import Segment, SegmentRepository
 
 log = structlog.get_logger("fairway.segmentation.readmodel")
 
@@ -61,18 +62,18 @@ class PredicateCache:
         self.size = size
         self._items: dict[tuple[str, str, Any], Predicate | None] = {}
 
-    def get(self, tenant_id: str, row: Mapping[Any, Any]) -> Predicate | None:
-        key = (tenant_id, row["segment_id"], row["updated_at"])
+    def get(self, tenant_id: str, row: Segment) -> Predicate | None:
+        key = (tenant_id, row.segment_id, row.updated_at)
         if key not in self._items:
             if len(self._items) >= self.size:
                 self._items.clear()
             try:
-                self._items[key] = Predicate(Group.model_validate(row["criteria"]), CATALOGUE)
+                self._items[key] = Predicate(Group.model_validate(row.criteria), CATALOGUE)
             except (InvalidCriteria, ValueError) as exc:
                 # Saved criteria the catalogue no longer accepts: leave the segment as it is, loudly.
                 log.error(
                     "segment criteria no longer valid; not evaluated",
-                    segment_id=row["segment_id"],
+                    segment_id=row.segment_id,
                     error=str(exc),
                 )
                 self._items[key] = None
@@ -100,24 +101,24 @@ class TenantBatch:
         self.tenant_id = tenant_id
         self.now = now
         self.predicates = predicates
-        self.profiles = ProfileRepository.from_session(session)
-        self.members = MembershipRepository.from_session(session)
-        self.segments = SegmentRepository.from_session(session)
+        self.profiles = ProfileRepository.for_tenant(session, tenant_id)
+        self.members = MembershipRepository.for_tenant(session, tenant_id)
+        self.segments = SegmentRepository.for_tenant(session, tenant_id)
         self.changes = ChangeSet(session, tenant_id, now)
         self.touched: set[str] = set()
         self.tombstones: dict[str, str] = {}
-        self.segs: dict[str, Mapping[Any, Any]] = {}
+        self.segs: dict[str, Segment] = {}
 
     async def run(self, envelopes: list[Envelope]) -> None:
         ids = {i for e in envelopes for i in _mentioned(e)}
-        self.tombstones = await self.profiles.tombstones(self.tenant_id, ids)
-        before = await self.profiles.load(self.tenant_id, ids)
+        self.tombstones = await self.profiles.tombstones(ids)
+        before = await self.profiles.load(ids)
         # Shared with every other consumer transaction; exclusive against creating or deleting a segment, and
         # against a refresh or an edit of one. Read again once locked: criteria and flags are then current.
-        await self.segments.lock_tenant(self.tenant_id, shared=True)
-        segment_ids = [s["segment_id"] for s in await self.segments.of_tenant(self.tenant_id)]
-        await self.segments.lock_shared(self.tenant_id, segment_ids)
-        self.segs = {s["segment_id"]: s for s in await self.segments.of_tenant(self.tenant_id)}
+        await self.segments.lock_tenant(shared=True)
+        segment_ids = [s.segment_id for s in await self.segments.all()]
+        await self.segments.lock_shared(segment_ids)
+        self.segs = {s.segment_id: s for s in await self.segments.all()}
         for env in envelopes:
             await self.apply(env)
         await self.evaluate(before)
@@ -127,38 +128,38 @@ class TenantBatch:
         return profile_id in self.tombstones
 
     async def apply(self, env: Envelope) -> None:
-        p, t = env.payload, self.tenant_id
+        p = env.payload
         if isinstance(p, ProfileUnmerged):
-            await self.profiles.clear_merge_tombstone(t, p.restoredId)
+            await self.profiles.clear_merge_tombstone(p.restoredId)
             if self.tombstones.get(p.restoredId) == "merged":
                 del self.tombstones[p.restoredId]
             for snap in (p.profile, p.restored):
                 if not self._dead(snap.profileId):
-                    await self.profiles.upsert(t, snap.profileId, mapping.snapshot_values(snap))
+                    await self.profiles.upsert(snap.profileId, mapping.snapshot_values(snap))
                     self.touched.add(snap.profileId)
             return
         if any(self._dead(i) for i in _mentioned(env)[:1]):
             return  # a late event about someone merged away or erased: nothing to bring back
         if isinstance(p, ProfileCreated):
-            await self.profiles.upsert(t, p.profile.profileId, mapping.snapshot_values(p.profile))
+            await self.profiles.upsert(p.profile.profileId, mapping.snapshot_values(p.profile))
             self.touched.add(p.profile.profileId)
         elif isinstance(p, ProfileUpdated):
             values = mapping.change_values(p.changes)
             if values:
-                await self.profiles.upsert(t, p.profileId, values)
+                await self.profiles.upsert(p.profileId, values)
                 self.touched.add(p.profileId)
         elif isinstance(p, ProfileIdentityLinked):
-            await self.profiles.link_identity(t, p.profileId, p.keyType, p.value)
+            await self.profiles.link_identity(p.profileId, p.keyType, p.value)
             self.touched.add(p.profileId)
         elif isinstance(p, ProfileConsentChanged):
-            await self.profiles.upsert(t, p.profileId, mapping.consent_values(p.consent))
+            await self.profiles.upsert(p.profileId, mapping.consent_values(p.consent))
             self.touched.add(p.profileId)
         elif isinstance(p, TimelineCountersUpdated):
-            await self.profiles.upsert_if_newer(t, p.profileId, mapping.counter_values(p), "counters_as_of")
+            await self.profiles.upsert_if_newer(p.profileId, mapping.counter_values(p), "counters_as_of")
             self.touched.add(p.profileId)
         elif isinstance(p, ScoreUpdated):
             await self.profiles.upsert_if_newer(
-                t, p.profileId, mapping.score_values(p, env.occurred_at), "scores_as_of"
+                p.profileId, mapping.score_values(p, env.occurred_at), "scores_as_of"
             )
             self.touched.add(p.profileId)
         elif isinstance(p, ProfileMerged):
@@ -167,13 +168,12 @@ class TenantBatch:
             await self.erase(p.profileId, p.erasedAt)
 
     async def merge(self, p: ProfileMerged, at: datetime) -> None:
-        t = self.tenant_id
         if p.loserId != p.winnerId and not self._dead(p.loserId):
-            loser = await self.profiles.delete(t, p.loserId)
-            await self.profiles.tombstone(t, p.loserId, "merged", at, merged_into=p.winnerId)
+            loser = await self.profiles.delete(p.loserId)
+            await self.profiles.tombstone(p.loserId, "merged", at, merged_into=p.winnerId)
             self.tombstones[p.loserId] = "merged"
             self.touched.discard(p.loserId)
-            for segment_id, _source in await self.members.remove_everywhere(t, p.loserId):
+            for segment_id, _source in await self.members.remove_everywhere(p.loserId):
                 if segment_id not in self.segs:
                     continue  # (cannot happen: a segment's deletion removes its members)
                 seg = SegmentRef.of(self.segs[segment_id])
@@ -182,30 +182,29 @@ class TenantBatch:
                     await self.changes.enter(seg, [p.winnerId], reason="merged", source="merged")
         else:
             loser = None
-        await self.profiles.upsert(t, p.winnerId, mapping.snapshot_values(p.winner))
+        await self.profiles.upsert(p.winnerId, mapping.snapshot_values(p.winner))
         if loser is not None:
-            await self.profiles.fold_in_activity(t, p.winnerId, loser, at)
+            await self.profiles.fold_in_activity(p.winnerId, loser, at)
         self.touched.add(p.winnerId)
 
     async def erase(self, profile_id: str, at: datetime) -> None:
-        t = self.tenant_id
-        await self.profiles.delete(t, profile_id)
-        await self.profiles.tombstone(t, profile_id, "erased", at)
+        await self.profiles.delete(profile_id)
+        await self.profiles.tombstone(profile_id, "erased", at)
         self.tombstones[profile_id] = "erased"
         self.touched.discard(profile_id)
-        for segment_id, _source in await self.members.remove_everywhere(t, profile_id):
+        for segment_id, _source in await self.members.remove_everywhere(profile_id):
             if segment_id in self.segs:
                 self.changes.note_exits(SegmentRef.of(self.segs[segment_id]), [profile_id], reason="erased")
 
     async def evaluate(self, before: Mapping[str, Mapping[Any, Any]]) -> None:
         if not self.touched:
             return
-        after = await self.profiles.load(self.tenant_id, self.touched)
-        memberships = await self.members.of_profiles(self.tenant_id, after)
+        after = await self.profiles.load(self.touched)
+        memberships = await self.members.of_profiles(after)
         dynamic = [
             (SegmentRef.of(s), self.predicates.get(self.tenant_id, s))
             for s in self.segs.values()
-            if s["type"] == "DYNAMIC" and s["active"]
+            if s.type == "DYNAMIC" and s.active
         ]
         enter: dict[SegmentRef, list[str]] = defaultdict(list)
         leave: dict[SegmentRef, list[str]] = defaultdict(list)

@@ -18,8 +18,8 @@ from fairway_schemas.criteria_sql import compile_criteria
 from fairway_segmentation.errors import BadGateway, GatewayTimeout
 from fairway_segmentation.readmodel.fields import CATALOGUE, COLUMNS
 from fairway_segmentation.readmodel.repository import ProfileRepository
+from fairway_segmentation.segments.criteria import criteria_warnings
 from fairway_segmentation.segments.repository import SegmentRepository
-from fairway_segmentation.segments.service import criteria_warnings
 
 OPERATION = "segment.parse"
 
@@ -74,12 +74,11 @@ async def build(
     timeout: float,
 ) -> NlOut:
     tenant_id = principal.tenant_id
-    segments = SegmentRepository.from_session(session)
-    existing = await segments.of_tenant(tenant_id)
+    existing = await SegmentRepository.for_tenant(session, tenant_id).all()
     request = SegmentParseRequest(
         query=body.query,
         fields=list(CATALOGUE.values()),
-        existingSegments=[s["name"] for s in existing][:200],
+        existingSegments=[s.name for s in existing][:200],
     )
     raw = await ask_gateway(rpc, tenant_id, request, timeout)
 
@@ -97,9 +96,9 @@ async def build(
             f"the AI gateway's answer does not fit segment.parse: {exc.errors()[0]['msg']}"
         ) from None
 
-    profiles = ProfileRepository.from_session(session)
-    size = await profiles.count(tenant_id, compile_criteria(group, COLUMNS, now=now, catalogue=CATALOGUE))
-    empty = await profiles.fields_without_data(tenant_id, sorted(fields_used(group)))
+    profiles = ProfileRepository.for_tenant(session, tenant_id)
+    size = await profiles.count(compile_criteria(group, COLUMNS, now=now, catalogue=CATALOGUE))
+    empty = await profiles.fields_without_data(sorted(fields_used(group)))
     warnings = criteria_warnings(group, size, empty) + [str(w) for w in _strings(raw.get("warnings"))]
     suggestions = [str(s) for s in _strings(raw.get("suggestions"))]
     if result.source == "FALLBACK":
@@ -107,7 +106,7 @@ async def build(
             "The AI model was unavailable, so the gateway's rule-based parser built these criteria; "
             "check them before saving."
         )
-    same = [s["name"] for s in existing if s["criteria"] == group.dump()]
+    same = [s.name for s in existing if s.criteria == group.dump()]
     if same:
         suggestions.append(f"The existing segment {same[0]!r} already has these criteria.")
     if size == 0 and time_sensitivity(group, CATALOGUE) is not None:

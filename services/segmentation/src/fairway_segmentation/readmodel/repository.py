@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from fairway_chassis import RepositoryBase
 from fairway_segmentation.db import profile_tombstones, profiles
 from fairway_segmentation.readmodel.fields import COLUMNS, ELIGIBLE
 from fairway_segmentation.readmodel.mapping import COUNTER_COLUMNS, LAST_COLUMNS, SCORE_COLUMNS
@@ -19,48 +20,55 @@ P = profiles.c
 SUMMARY = (P.profile_id, P.first_name, P.last_name, P.email, P.membership_tier, P.status)
 
 
-class ProfileRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+@dataclass(frozen=True, slots=True)
+class ProfileSummary:
+    """A profile as a criteria preview samples it."""
 
-    @classmethod
-    def from_session(cls, session: AsyncSession) -> ProfileRepository:
-        return cls(session)
+    profile_id: str
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    membership_tier: str | None
+    status: str | None
+
+
+class ProfileRepository(RepositoryBase):
+    """The read model of one tenant."""
 
     # -- reads ------------------------------------------------------------------------------------------
-    async def load(self, tenant_id: str, profile_ids: Iterable[str]) -> dict[str, RowMapping]:
+    async def load(self, profile_ids: Iterable[str]) -> dict[str, RowMapping]:
         ids = list(set(profile_ids))
         if not ids:
             return {}
         rows = await self.session.execute(
-            select(profiles).where(P.tenant_id == tenant_id, P.profile_id.in_(ids))
+            select(profiles).where(self.owns(profiles), P.profile_id.in_(ids))
         )
         return {r.profile_id: r for r in rows.mappings()}
 
-    async def tombstones(self, tenant_id: str, profile_ids: Iterable[str]) -> dict[str, str]:
+    async def tombstones(self, profile_ids: Iterable[str]) -> dict[str, str]:
         ids = list(set(profile_ids))
         if not ids:
             return {}
         t = profile_tombstones.c
         rows = await self.session.execute(
-            select(t.profile_id, t.reason).where(t.tenant_id == tenant_id, t.profile_id.in_(ids))
+            select(t.profile_id, t.reason).where(self.owns(t), t.profile_id.in_(ids))
         )
         return {r.profile_id: r.reason for r in rows}
 
-    async def count(self, tenant_id: str, where: ColumnElement[bool]) -> int:
-        q = select(func.count()).select_from(profiles).where(P.tenant_id == tenant_id, ELIGIBLE, where)
+    async def count(self, where: ColumnElement[bool]) -> int:
+        q = select(func.count()).select_from(profiles).where(self.owns(profiles), ELIGIBLE, where)
         return int((await self.session.execute(q)).scalar_one())
 
-    async def sample(self, tenant_id: str, where: ColumnElement[bool], limit: int) -> list[RowMapping]:
+    async def sample(self, where: ColumnElement[bool], limit: int) -> list[ProfileSummary]:
         q = (
             select(*SUMMARY)
-            .where(P.tenant_id == tenant_id, ELIGIBLE, where)
+            .where(self.owns(profiles), ELIGIBLE, where)
             .order_by(P.profile_id)
             .limit(limit)
         )
-        return list((await self.session.execute(q)).mappings())
+        return [ProfileSummary(**r) for r in (await self.session.execute(q)).mappings()]
 
-    async def fields_without_data(self, tenant_id: str, fields: Sequence[str]) -> list[str]:
+    async def fields_without_data(self, fields: Sequence[str]) -> list[str]:
         """Catalogue fields no eligible profile of the tenant has a value for (e.g. scores not computed yet)."""
         if not fields:
             return []
@@ -70,22 +78,22 @@ class ProfileRepository:
             present = func.cardinality(c) > 0 if f == "tags" else c.is_not(None)
             cols.append(func.bool_or(present).label(f))
         row = (
-            (await self.session.execute(select(*cols).where(P.tenant_id == tenant_id, ELIGIBLE)))
+            (await self.session.execute(select(*cols).where(self.owns(profiles), ELIGIBLE)))
             .mappings()
             .one()
         )
         return [f for f in fields if not row[f]]
 
-    async def existing(self, tenant_id: str, profile_ids: Iterable[str]) -> set[str]:
+    async def existing(self, profile_ids: Iterable[str]) -> set[str]:
         ids = list(set(profile_ids))
         if not ids:
             return set()
         rows = await self.session.execute(
-            select(P.profile_id).where(P.tenant_id == tenant_id, P.profile_id.in_(ids), ELIGIBLE)
+            select(P.profile_id).where(self.owns(profiles), P.profile_id.in_(ids), ELIGIBLE)
         )
         return set(rows.scalars())
 
-    async def match_emails(self, tenant_id: str, emails: Sequence[str]) -> dict[str, list[str]]:
+    async def match_emails(self, emails: Sequence[str]) -> dict[str, list[str]]:
         """lower-cased email -> profile ids having it among their emails."""
         if not emails:
             return {}
@@ -96,11 +104,11 @@ class ProfileRepository:
             JOIN profiles p ON p.emails @> ARRAY[k.key] AND p.tenant_id = :tenant
             WHERE p.status IN ('ACTIVE', 'INACTIVE')
         """),
-            {"keys": list(emails), "tenant": tenant_id},
+            {"keys": list(emails), "tenant": self.tenant_id},
         )
         return _group(rows)
 
-    async def match_member_numbers(self, tenant_id: str, numbers: Sequence[str]) -> dict[str, list[str]]:
+    async def match_member_numbers(self, numbers: Sequence[str]) -> dict[str, list[str]]:
         """lower-cased member number -> profile ids (membership number or SCL member id)."""
         if not numbers:
             return {}
@@ -116,14 +124,14 @@ class ProfileRepository:
             JOIN profiles p ON p.scl_member_ids @> ARRAY[k.key] AND p.tenant_id = :tenant
             WHERE p.status IN ('ACTIVE', 'INACTIVE')
         """),
-            {"keys": list(numbers), "tenant": tenant_id},
+            {"keys": list(numbers), "tenant": self.tenant_id},
         )
         return _group(rows)
 
     # -- writes -----------------------------------------------------------------------------------------
-    async def upsert(self, tenant_id: str, profile_id: str, values: dict[str, Any]) -> None:
+    async def upsert(self, profile_id: str, values: dict[str, Any]) -> None:
         """Create the row or overwrite the given columns."""
-        row = {"tenant_id": tenant_id, "profile_id": profile_id, **values}
+        row = {"tenant_id": self.tenant_id, "profile_id": profile_id, **values}
         stmt = insert(profiles).values(row)
         await self.session.execute(
             stmt.on_conflict_do_update(
@@ -133,10 +141,10 @@ class ProfileRepository:
         )
 
     async def upsert_if_newer(
-        self, tenant_id: str, profile_id: str, values: dict[str, Any], as_of_column: str
+        self, profile_id: str, values: dict[str, Any], as_of_column: str
     ) -> None:
         """As upsert, unless the row already holds values from a later moment (out-of-order events)."""
-        row = {"tenant_id": tenant_id, "profile_id": profile_id, **values}
+        row = {"tenant_id": self.tenant_id, "profile_id": profile_id, **values}
         stmt = insert(profiles).values(row)
         current = profiles.c[as_of_column]
         await self.session.execute(
@@ -147,11 +155,11 @@ class ProfileRepository:
             )
         )
 
-    async def link_identity(self, tenant_id: str, profile_id: str, key_type: str, value: str) -> None:
+    async def link_identity(self, profile_id: str, key_type: str, value: str) -> None:
         v = value.replace("\x00", "").strip()
         if not v:
             return
-        params = {"t": tenant_id, "p": profile_id, "v": v, "lv": v.lower()}
+        params = {"t": self.tenant_id, "p": profile_id, "v": v, "lv": v.lower()}
         sql = {
             "email": """INSERT INTO profiles (tenant_id, profile_id, email, emails) VALUES (:t, :p, :v, ARRAY[:lv])
                         ON CONFLICT (tenant_id, profile_id) DO UPDATE SET
@@ -175,14 +183,14 @@ class ProfileRepository:
         if sql is not None:  # authUserId / teetimePlayerId play no part in segments
             await self.session.execute(text(sql), params)
 
-    async def delete(self, tenant_id: str, profile_id: str) -> RowMapping | None:
+    async def delete(self, profile_id: str) -> RowMapping | None:
         row = await self.session.execute(
-            profiles.delete().where(P.tenant_id == tenant_id, P.profile_id == profile_id).returning(profiles)
+            profiles.delete().where(self.owns(profiles), P.profile_id == profile_id).returning(profiles)
         )
         return row.mappings().first()
 
     async def fold_in_activity(
-        self, tenant_id: str, winner_id: str, loser: RowMapping, merged_at: datetime
+        self, winner_id: str, loser: RowMapping, merged_at: datetime
     ) -> None:
         """Until timeline and ml-scoring publish the merged person's figures, the winner carries both halves:
         counts add up, last-seen moments take the later one, and scores fill in where the winner has none.
@@ -207,7 +215,7 @@ class ProfileRepository:
                 "scores_as_of",
             ]
         }
-        params.update(t=tenant_id, p=winner_id, merged_at=merged_at)
+        params.update(t=self.tenant_id, p=winner_id, merged_at=merged_at)
         # Column names come from our own constant mappings above, never from input.
         await self.session.execute(
             text(
@@ -219,10 +227,10 @@ class ProfileRepository:
         )
 
     async def tombstone(
-        self, tenant_id: str, profile_id: str, reason: str, at: datetime, merged_into: str | None = None
+        self, profile_id: str, reason: str, at: datetime, merged_into: str | None = None
     ) -> None:
         stmt = insert(profile_tombstones).values(
-            tenant_id=tenant_id, profile_id=profile_id, reason=reason, at=at, merged_into=merged_into
+            tenant_id=self.tenant_id, profile_id=profile_id, reason=reason, at=at, merged_into=merged_into
         )
         await self.session.execute(
             stmt.on_conflict_do_update(
@@ -237,11 +245,11 @@ class ProfileRepository:
             )
         )
 
-    async def clear_merge_tombstone(self, tenant_id: str, profile_id: str) -> None:
+    async def clear_merge_tombstone(self, profile_id: str) -> None:
         t = profile_tombstones.c
         await self.session.execute(
             profile_tombstones.delete().where(
-                and_(t.tenant_id == tenant_id, t.profile_id == profile_id, t.reason == "merged")
+                and_(self.owns(t), t.profile_id == profile_id, t.reason == "merged")
             )
         )
 

@@ -10,7 +10,8 @@ from pydantic import ValidationError
 from fairway_chassis import Principal, SessionDep, Unprocessable, field_errors, require_roles, runtime_state
 from fairway_segmentation.readmodel.fields import CATALOGUE
 from fairway_segmentation.segments import schemas
-from fairway_segmentation.segments.service import MemberKeys, SegmentService
+from fairway_segmentation.segments.member_keys import MemberKeys
+from fairway_segmentation.segments.service import SegmentService
 from fairway_segmentation.state import SegmentationState
 
 Reader = Annotated[Principal, require_roles("marketer", "staff", "analyst")]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,14 +22,15 @@ from fairway_events.contracts.segmentation import SegmentMemberEntered, SegmentM
 from fairway_schemas.criteria import Group
 from fairway_schemas.criteria_sql import compile_criteria
 from fairway_segmentation.readmodel.fields import CATALOGUE, COLUMNS
-from fairway_segmentation.segments.repository import (
+from fairway_segmentation.segments.member_repository import (
+    SOURCE,
     SYNC_CHUNK,
+    Contact,
     Diff,
     MembershipRepository,
-    SegmentRepository,
 )
+from fairway_segmentation.segments.repository import Segment, SegmentRepository
 
-SOURCE = "segmentation"
 log = structlog.get_logger("fairway.segmentation")
 
 
@@ -41,8 +42,8 @@ class SegmentRef:
     sync_to_messaging: bool
 
     @classmethod
-    def of(cls, row: Mapping[Any, Any]) -> SegmentRef:
-        return cls(row["segment_id"], row["name"], row["type"], bool(row["sync_to_messaging"]))
+    def of(cls, seg: Segment) -> SegmentRef:
+        return cls(seg.segment_id, seg.name, seg.type, seg.sync_to_messaging)
 
 
 def membership_event(
@@ -105,8 +106,8 @@ class ChangeSet:
         self.session = session
         self.tenant_id = tenant_id
         self.at = at
-        self.members = MembershipRepository.from_session(session)
-        self.segments = SegmentRepository.from_session(session)
+        self.members = MembershipRepository.for_tenant(session, tenant_id)
+        self.segments = SegmentRepository.for_tenant(session, tenant_id)
         self._by_segment: dict[str, _SegmentChanges] = {}
 
     def _of(self, seg: SegmentRef) -> _SegmentChanges:
@@ -115,7 +116,7 @@ class ChangeSet:
     async def enter(
         self, seg: SegmentRef, profile_ids: Iterable[str], *, reason: str, source: str
     ) -> list[str]:
-        added = await self.members.add(self.tenant_id, seg.segment_id, list(profile_ids), source, self.at)
+        added = await self.members.add(seg.segment_id, list(profile_ids), source, self.at)
         ch = self._of(seg)
         for p in added:
             if ch.exited.pop(p, None) is None:  # out and back in within one transaction: no change at all
@@ -123,7 +124,7 @@ class ChangeSet:
         return added
 
     async def exit(self, seg: SegmentRef, profile_ids: Iterable[str], *, reason: str) -> list[str]:
-        removed = await self.members.remove(self.tenant_id, seg.segment_id, list(profile_ids))
+        removed = await self.members.remove(seg.segment_id, list(profile_ids))
         self.note_exits(seg, removed, reason=reason)
         return removed
 
@@ -155,7 +156,7 @@ class ChangeSet:
             if c.seg.sync_to_messaging
             for p in (*c.entered, *c.contact_changed)
         }
-        recipients = await self.members.recipients(self.tenant_id, want_recipients)
+        recipients = await self.members.recipients(want_recipients)
         for sid, ch in sorted(self._by_segment.items()):
             seg = ch.seg
             for p, reason in sorted(ch.entered.items()):
@@ -174,18 +175,18 @@ class ChangeSet:
                 events += sync_deltas(self.tenant_id, seg, added, sorted(ch.exited), at=self.at)
                 synced.append(sid)
         await outbox.append_many(self.session, events)
-        await self.segments.adjust_counts(self.tenant_id, deltas, synced_at=self.at, synced=synced)
+        await self.segments.adjust_counts(deltas, synced_at=self.at, synced=synced)
         self._by_segment.clear()
 
 
-def _recipient(profile_id: str, row: Mapping[Any, Any] | None) -> Recipient:
-    if row is None:
+def _recipient(profile_id: str, contact: Contact | None) -> Recipient:
+    if contact is None:
         return Recipient(profileId=profile_id)
     return Recipient(
         profileId=profile_id,
-        email=row["email"],
-        phoneNumber=row["phone_number"],
-        messagingContactId=row["messaging_contact_id"],
+        email=contact.email,
+        phoneNumber=contact.phone_number,
+        messagingContactId=contact.messaging_contact_id,
     )
 
 
@@ -204,23 +205,23 @@ async def refresh(
     Holds the segment's advisory lock, so incremental updates of the same segment wait and then see the result.
     Returns None when the segment is gone or not dynamic.
     """
-    segments = SegmentRepository.from_session(session)
-    members = MembershipRepository.from_session(session)
+    segments = SegmentRepository.for_tenant(session, tenant_id)
+    members = MembershipRepository.for_tenant(session, tenant_id)
     if not locked:
-        await segments.lock(tenant_id, segment_id)
-    row = await segments.get(tenant_id, segment_id, for_update=True)
-    if row is None or row["type"] != "DYNAMIC":
+        await segments.lock(segment_id)
+    row = await segments.get(segment_id, for_update=True)
+    if row is None or row.type != "DYNAMIC":
         return None
     seg = SegmentRef.of(row)
-    where = compile_criteria(Group.model_validate(row["criteria"]), COLUMNS, now=now, catalogue=CATALOGUE)
+    where = compile_criteria(Group.model_validate(row.criteria), COLUMNS, now=now, catalogue=CATALOGUE)
     t0 = time.perf_counter()
-    diff = await members.diff(tenant_id, segment_id, where, now)
+    diff = await members.diff(segment_id, where, now)
     t1 = time.perf_counter()
     values: dict[str, Any] = {"member_count": diff.size, "last_refreshed_at": now, "time_checked_at": now}
     if diff.entered or diff.exited:
-        await members.write_membership_events(tenant_id, segment_id, seg.name, now, reason)
+        await members.write_membership_events(segment_id, seg.name, now, reason)
         if seg.sync_to_messaging:
-            await members.write_sync_deltas(tenant_id, segment_id, seg.name, now, full_resync=False)
+            await members.write_sync_deltas(segment_id, seg.name, now, full_resync=False)
             values["last_synced_at"] = now
     t2 = time.perf_counter()
     log.info(
@@ -234,9 +235,9 @@ async def refresh(
         diff_seconds=round(t1 - t0, 3),
         events_seconds=round(t2 - t1, 3),
     )
-    await segments.update(tenant_id, segment_id, values)
+    await segments.update(segment_id, values)
     if reason != "time" or diff.entered or diff.exited:
-        await segments.add_history(tenant_id, segment_id, now, diff.size, diff.entered, diff.exited, reason)
+        await segments.add_history(segment_id, now, diff.size, diff.entered, diff.exited, reason)
     return diff
 
 
@@ -245,31 +246,31 @@ async def full_resync(
 ) -> int:
     """Send Messaging the whole member list again: the first delta replaces its list, the rest add to it.
     Without members it empties Messaging's list (sync switched off). Returns the number of deltas."""
-    segments = SegmentRepository.from_session(session)
-    members = MembershipRepository.from_session(session)
-    await segments.lock(tenant_id, seg.segment_id)
-    n = await members.all_entered(tenant_id, seg.segment_id) if with_members else 0
+    segments = SegmentRepository.for_tenant(session, tenant_id)
+    members = MembershipRepository.for_tenant(session, tenant_id)
+    await segments.lock(seg.segment_id)
+    n = await members.all_entered(seg.segment_id) if with_members else 0
     if n:
-        events = await members.write_sync_deltas(tenant_id, seg.segment_id, seg.name, now, full_resync=True)
+        events = await members.write_sync_deltas(seg.segment_id, seg.name, now, full_resync=True)
     else:
         await outbox.append_many(session, sync_deltas(tenant_id, seg, [], [], at=now, full_resync=True))
         events = 1
-    await segments.update(tenant_id, seg.segment_id, {"last_synced_at": now})
+    await segments.update(seg.segment_id, {"last_synced_at": now})
     return events
 
 
 async def delete(session: AsyncSession, tenant_id: str, seg: SegmentRef, *, now: datetime) -> int:
     """Every member leaves (reason "deleted"), Messaging's list is emptied, then the segment goes (with its
     size history)."""
-    segments = SegmentRepository.from_session(session)
-    members = MembershipRepository.from_session(session)
-    await segments.lock(tenant_id, seg.segment_id)
-    n = await members.exit_all(tenant_id, seg.segment_id)
+    segments = SegmentRepository.for_tenant(session, tenant_id)
+    members = MembershipRepository.for_tenant(session, tenant_id)
+    await segments.lock(seg.segment_id)
+    n = await members.exit_all(seg.segment_id)
     if n:
-        await members.write_membership_events(tenant_id, seg.segment_id, seg.name, now, "deleted")
+        await members.write_membership_events(seg.segment_id, seg.name, now, "deleted")
     if seg.sync_to_messaging:
         await outbox.append_many(session, sync_deltas(tenant_id, seg, [], [], at=now, full_resync=True))
-    await segments.delete(tenant_id, seg.segment_id)
+    await segments.delete(seg.segment_id)
     return n
 
 

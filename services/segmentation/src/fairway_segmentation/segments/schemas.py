@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from fairway_chassis import CursorCodec
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 SegmentType = Literal["DYNAMIC", "STATIC"]
@@ -152,3 +155,8 @@ class FieldOut(BaseModel):
     values: list[str] | None
     granularity: Literal["instant", "day"] | None
     source: str
+
+
+# The cursors of the two lists (chassis codec): segment ids are UUIDv7, listed in id order; members by profile id.
+SEGMENT_CURSOR: CursorCodec[uuid.UUID] = CursorCodec(uuid.UUID)
+MEMBER_CURSOR: CursorCodec[str] = CursorCodec(Annotated[str, StringConstraints(min_length=1, max_length=200)])

@@ -2,100 +2,29 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
-from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import StringConstraints
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fairway_chassis import Conflict, CursorCodec, NotFound, Principal, Unprocessable, paginate
+from fairway_chassis import Conflict, NotFound, Principal, Unprocessable, paginate
 from fairway_events import new_event_id
-from fairway_schemas.criteria import Group, check_criteria
+from fairway_schemas.criteria import Group
 from fairway_schemas.criteria_eval import fields_used, time_sensitivity
 from fairway_schemas.criteria_sql import compile_criteria
-from fairway_segmentation.errors import InvalidCriteria, PayloadTooLarge
 from fairway_segmentation.readmodel.fields import CATALOGUE, COLUMNS
 from fairway_segmentation.readmodel.repository import ProfileRepository
 from fairway_segmentation.segments import engine, schemas
+from fairway_segmentation.segments.criteria import criteria_warnings, parse_criteria
 from fairway_segmentation.segments.engine import ChangeSet, SegmentRef
-from fairway_segmentation.segments.repository import MembershipRepository, SegmentRepository
-
-MAX_CSV_BYTES = 10 * 1024 * 1024
-MAX_CSV_ROWS = 100_000
-EMAIL_HEADERS = {"email", "emailaddress", "e-mail", "mail"}
-NUMBER_HEADERS = {
-    "membernumber",
-    "membershipnumber",
-    "memberno",
-    "membernr",
-    "memberid",
-    "sclmemberid",
-    "number",
-}
-
-
-# -- criteria -------------------------------------------------------------------------------------------------
-def parse_criteria(raw: Any, prefix: str = "criteria") -> Group:
-    group, errors = check_criteria(raw, CATALOGUE)
-    if errors or group is None:
-        raise InvalidCriteria(errors, prefix)
-    return group
-
-
-def criteria_warnings(group: Group, size: int, empty_fields: list[str]) -> list[str]:
-    warnings = []
-    if not group.rules:
-        warnings.append("These criteria have no rules, so they match every profile.")
-    for f in empty_fields:
-        warnings.append(
-            f"No profile has a value for {f} yet ({CATALOGUE[f].source} fills it), so rules on it "
-            "only match through isNull or a negative operator."
-        )
-    if size == 0:
-        warnings.append("No profile matches these criteria right now.")
-    return warnings
-
-
-# -- cursors --------------------------------------------------------------------------------------------------
-SEGMENT_CURSOR: CursorCodec[uuid.UUID] = CursorCodec(uuid.UUID)  # segment ids are UUIDv7, listed in id order
-MEMBER_CURSOR: CursorCodec[str] = CursorCodec(Annotated[str, StringConstraints(min_length=1, max_length=200)])
-
-
-# -- views ----------------------------------------------------------------------------------------------------
-def to_out(row: Mapping[Any, Any], history: Sequence[Mapping[Any, Any]] | None = None) -> schemas.SegmentOut:
-    return schemas.SegmentOut(
-        id=row["segment_id"],
-        name=row["name"],
-        description=row["description"],
-        type=row["type"],
-        criteria=row["criteria"],
-        active=row["active"],
-        syncToMessaging=row["sync_to_messaging"],
-        memberCount=row["member_count"],
-        timeSensitivity=row["time_sensitivity"],
-        lastRefreshedAt=row["last_refreshed_at"],
-        lastSyncedAt=row["last_synced_at"],
-        createdBy=row["created_by"],
-        createdAt=row["created_at"],
-        updatedAt=row["updated_at"],
-        sizeHistory=None
-        if history is None
-        else [
-            schemas.SizePoint(
-                at=h["at"],
-                memberCount=h["member_count"],
-                entered=h["entered"],
-                exited=h["exited"],
-                reason=h["reason"],
-            )
-            for h in history
-        ],
-    )
+from fairway_segmentation.segments.member_keys import MemberKeys
+from fairway_segmentation.segments.member_repository import MembershipRepository
+from fairway_segmentation.segments.repository import Segment, SegmentRepository
+from fairway_segmentation.segments.schemas import MEMBER_CURSOR, SEGMENT_CURSOR
+from fairway_segmentation.segments.views import to_out
 
 
 class SegmentService:
@@ -104,28 +33,28 @@ class SegmentService:
         self.tenant_id = principal.tenant_id
         self.principal = principal
         self.now = now
-        self.segments = SegmentRepository.from_session(session)
-        self.members = MembershipRepository.from_session(session)
-        self.profiles = ProfileRepository.from_session(session)
+        self.segments = SegmentRepository.for_tenant(session, self.tenant_id)
+        self.members = MembershipRepository.for_tenant(session, self.tenant_id)
+        self.profiles = ProfileRepository.for_tenant(session, self.tenant_id)
 
-    async def _get(self, segment_id: str, *, lock: bool = False) -> Mapping[Any, Any]:
+    async def _get(self, segment_id: str, *, lock: bool = False) -> Segment:
         if lock:
-            await self.segments.lock(self.tenant_id, segment_id)
-        row = await self.segments.get(self.tenant_id, segment_id, for_update=lock)
+            await self.segments.lock(segment_id)
+        row = await self.segments.get(segment_id, for_update=lock)
         if row is None:
             raise NotFound(f"no segment {segment_id!r}")
         return row
 
     async def detail(self, segment_id: str) -> schemas.SegmentOut:
         row = await self._get(segment_id)
-        return to_out(row, await self.segments.history(self.tenant_id, segment_id))
+        return to_out(row, await self.segments.history(segment_id))
 
     async def page(self, cursor: str | None, limit: int, type_: str | None) -> schemas.SegmentPage:
         after = SEGMENT_CURSOR.decode(cursor)
         rows = await self.segments.page(
-            self.tenant_id, after=str(after) if after else None, limit=limit + 1, type_=type_
+            after=str(after) if after else None, limit=limit + 1, type_=type_
         )
-        page = paginate(rows, limit, SEGMENT_CURSOR, key=lambda r: uuid.UUID(r["segment_id"]))
+        page = paginate(rows, limit, SEGMENT_CURSOR, key=lambda r: uuid.UUID(r.segment_id))
         return schemas.SegmentPage(items=[to_out(r) for r in page.items], nextCursor=page.next_cursor)
 
     async def create(self, body: schemas.SegmentIn) -> schemas.SegmentOut:
@@ -136,15 +65,14 @@ class SegmentService:
             group = parse_criteria(body.criteria)
         elif body.criteria is not None:
             raise Unprocessable("a STATIC segment has members, not criteria", field="criteria")
-        await self.segments.lock_tenant(self.tenant_id, shared=False)  # consumers see it whole or not at all
-        if await self.segments.name_taken(self.tenant_id, body.name):
+        await self.segments.lock_tenant(shared=False)  # consumers see it whole or not at all
+        if await self.segments.name_taken(body.name):
             raise Conflict(f"a segment named {body.name!r} exists")
         segment_id = new_event_id()
         try:
             async with self.session.begin_nested():
                 await self.segments.create(
                     {
-                        "tenant_id": self.tenant_id,
                         "segment_id": segment_id,
                         "name": body.name,
                         "description": body.description,
@@ -163,7 +91,7 @@ class SegmentService:
         if group is not None and body.active:
             await engine.refresh(self.session, self.tenant_id, segment_id, now=self.now, reason="created")
         elif body.type == "STATIC":
-            await self.segments.add_history(self.tenant_id, segment_id, self.now, 0, 0, 0, "created")
+            await self.segments.add_history(segment_id, self.now, 0, 0, 0, "created")
         return await self.detail(segment_id)
 
     async def update(self, segment_id: str, body: schemas.SegmentPatch) -> schemas.SegmentOut:
@@ -171,44 +99,44 @@ class SegmentService:
         given = body.model_fields_set
         values: dict[str, Any] = {}
         refresh_reason: str | None = None
-        if "name" in given and body.name is not None and body.name != row["name"]:
-            if await self.segments.name_taken(self.tenant_id, body.name, except_id=segment_id):
+        if "name" in given and body.name is not None and body.name != row.name:
+            if await self.segments.name_taken(body.name, except_id=segment_id):
                 raise Conflict(f"a segment named {body.name!r} exists")
             values["name"] = body.name
         if "description" in given:
             values["description"] = body.description
         if "criteria" in given:
-            if row["type"] != "DYNAMIC":
+            if row.type != "DYNAMIC":
                 raise Unprocessable("a STATIC segment has members, not criteria", field="criteria")
             if body.criteria is None:
                 raise Unprocessable("a DYNAMIC segment needs criteria", field="criteria")
             group = parse_criteria(body.criteria)
-            if group.dump() != row["criteria"]:
+            if group.dump() != row.criteria:
                 values["criteria"] = group.dump()
                 values["time_sensitivity"] = time_sensitivity(group, CATALOGUE)
                 refresh_reason = "criteria"
-        if "active" in given and body.active is not None and body.active != row["active"]:
+        if "active" in given and body.active is not None and body.active != row.active:
             values["active"] = body.active
-            if body.active and row["type"] == "DYNAMIC":
+            if body.active and row.type == "DYNAMIC":
                 refresh_reason = refresh_reason or "activated"
         sync_changed = (
             "syncToMessaging" in given
             and body.syncToMessaging is not None
-            and body.syncToMessaging != row["sync_to_messaging"]
+            and body.syncToMessaging != row.sync_to_messaging
         )
         if sync_changed:
             values["sync_to_messaging"] = body.syncToMessaging
         if not values:
             return await self.detail(segment_id)
         values["updated_at"] = self.now
-        await self.segments.update(self.tenant_id, segment_id, values)
-        active = values.get("active", row["active"])
+        await self.segments.update(segment_id, values)
+        active = values.get("active", row.active)
         if refresh_reason and active:
             await engine.refresh(
                 self.session, self.tenant_id, segment_id, now=self.now, reason=refresh_reason, locked=True
             )
         if sync_changed:
-            seg = SegmentRef.of({**row, **values})
+            seg = SegmentRef.of(replace(row, **values))
             if body.syncToMessaging:
                 await engine.full_resync(self.session, self.tenant_id, seg, now=self.now)
             else:  # Messaging's list would go stale: empty it
@@ -219,20 +147,20 @@ class SegmentService:
                     now=self.now,
                     with_members=False,
                 )
-        elif "name" in values and row["sync_to_messaging"]:
+        elif "name" in values and row.sync_to_messaging:
             await engine.full_resync(
-                self.session, self.tenant_id, SegmentRef.of({**row, **values}), now=self.now
+                self.session, self.tenant_id, SegmentRef.of(replace(row, **values)), now=self.now
             )
         return await self.detail(segment_id)
 
     async def delete(self, segment_id: str) -> None:
-        await self.segments.lock_tenant(self.tenant_id, shared=False)
+        await self.segments.lock_tenant(shared=False)
         row = await self._get(segment_id, lock=True)
         await engine.delete(self.session, self.tenant_id, SegmentRef.of(row), now=self.now)
 
     async def refresh(self, segment_id: str) -> schemas.RefreshResult:
         row = await self._get(segment_id, lock=True)
-        if row["type"] != "DYNAMIC":
+        if row.type != "DYNAMIC":
             raise Conflict("a STATIC segment has no rules to refresh; edit its members instead")
         diff = await engine.refresh(
             self.session, self.tenant_id, segment_id, now=self.now, reason="manual", locked=True
@@ -244,27 +172,27 @@ class SegmentService:
 
     async def resync(self, segment_id: str) -> schemas.SyncResult:
         row = await self._get(segment_id, lock=True)
-        if not row["sync_to_messaging"]:
+        if not row.sync_to_messaging:
             raise Conflict("this segment is not synced to Messaging; set syncToMessaging first")
         events = await engine.full_resync(self.session, self.tenant_id, SegmentRef.of(row), now=self.now)
-        return schemas.SyncResult(events=events, memberCount=row["member_count"], lastSyncedAt=self.now)
+        return schemas.SyncResult(events=events, memberCount=row.member_count, lastSyncedAt=self.now)
 
     async def member_page(self, segment_id: str, cursor: str | None, limit: int) -> schemas.MemberPage:
         await self._get(segment_id)
         rows = await self.members.page(
-            self.tenant_id, segment_id, after=MEMBER_CURSOR.decode(cursor), limit=limit + 1
+            segment_id, after=MEMBER_CURSOR.decode(cursor), limit=limit + 1
         )
-        page = paginate(rows, limit, MEMBER_CURSOR, key=lambda r: r["profile_id"])
+        page = paginate(rows, limit, MEMBER_CURSOR, key=lambda r: r.profile_id)
         return schemas.MemberPage(
             items=[
                 schemas.Member(
-                    profileId=r["profile_id"],
-                    addedAt=r["added_at"],
-                    source=r["source"],
-                    firstName=r["first_name"],
-                    lastName=r["last_name"],
-                    email=r["email"],
-                    membershipTier=r["membership_tier"],
+                    profileId=r.profile_id,
+                    addedAt=r.added_at,
+                    source=r.source,
+                    firstName=r.first_name,
+                    lastName=r.last_name,
+                    email=r.email,
+                    membershipTier=r.membership_tier,
                 )
                 for r in page.items
             ],
@@ -273,7 +201,7 @@ class SegmentService:
 
     async def change_members(self, segment_id: str, keys: MemberKeys, *, add: bool) -> schemas.MembersResult:
         row = await self._get(segment_id, lock=True)
-        if row["type"] != "STATIC":
+        if row.type != "STATIC":
             raise Conflict("members of a DYNAMIC segment follow its criteria; change the criteria instead")
         ids, unmatched = await self._resolve(keys)
         seg = SegmentRef.of(row)
@@ -285,11 +213,10 @@ class SegmentService:
         else:
             changed = await changes.exit(seg, ids, reason="static")
         await changes.flush()
-        count = row["member_count"] + (len(changed) if add else -len(changed))
+        count = row.member_count + (len(changed) if add else -len(changed))
         if changed:
             entered, exited = (len(changed), 0) if add else (0, len(changed))
             await self.segments.add_history(
-                self.tenant_id,
                 segment_id,
                 self.now,
                 count,
@@ -311,20 +238,20 @@ class SegmentService:
     async def _resolve(self, keys: MemberKeys) -> tuple[list[str], list[schemas.Unmatched]]:
         ids: dict[str, None] = {}
         unmatched: list[schemas.Unmatched] = []
-        known = await self.profiles.existing(self.tenant_id, [v for v, _ in keys.profile_ids])
+        known = await self.profiles.existing([v for v, _ in keys.profile_ids])
         for v, line in keys.profile_ids:
             if v in known:
                 ids[v] = None
             else:
                 unmatched.append(schemas.Unmatched(kind="profileId", value=v, row=line))
-        by_email = await self.profiles.match_emails(self.tenant_id, [v for v, _ in keys.emails])
+        by_email = await self.profiles.match_emails([v for v, _ in keys.emails])
         for v, line in keys.emails:
             found = by_email.get(v)
             if found:
                 ids.update(dict.fromkeys(found))
             else:
                 unmatched.append(schemas.Unmatched(kind="email", value=v, row=line))
-        by_number = await self.profiles.match_member_numbers(self.tenant_id, [v for v, _ in keys.numbers])
+        by_number = await self.profiles.match_member_numbers([v for v, _ in keys.numbers])
         for v, line in keys.numbers:
             found = by_number.get(v)
             if found:
@@ -336,19 +263,19 @@ class SegmentService:
     async def preview(self, body: schemas.PreviewIn) -> schemas.PreviewOut:
         group = parse_criteria(body.criteria)
         where = compile_criteria(group, COLUMNS, now=self.now, catalogue=CATALOGUE)
-        size = await self.profiles.count(self.tenant_id, where)
-        sample = await self.profiles.sample(self.tenant_id, where, body.sampleSize) if body.sampleSize else []
-        empty = await self.profiles.fields_without_data(self.tenant_id, sorted(fields_used(group)))
+        size = await self.profiles.count(where)
+        sample = await self.profiles.sample(where, body.sampleSize) if body.sampleSize else []
+        empty = await self.profiles.fields_without_data(sorted(fields_used(group)))
         return schemas.PreviewOut(
             estimatedSize=size,
             sample=[
                 schemas.ProfileSummary(
-                    profileId=r["profile_id"],
-                    firstName=r["first_name"],
-                    lastName=r["last_name"],
-                    email=r["email"],
-                    membershipTier=r["membership_tier"],
-                    status=r["status"],
+                    profileId=r.profile_id,
+                    firstName=r.first_name,
+                    lastName=r.last_name,
+                    email=r.email,
+                    membershipTier=r.membership_tier,
+                    status=r.status,
                 )
                 for r in sample
             ],
@@ -356,100 +283,3 @@ class SegmentService:
         )
 
 
-# -- member keys (JSON body or CSV) ---------------------------------------------------------------------------
-class MemberKeys:
-    """Normalised keys to look people up by: (value, CSV line or None)."""
-
-    def __init__(
-        self,
-        profile_ids: list[tuple[str, int | None]],
-        emails: list[tuple[str, int | None]],
-        numbers: list[tuple[str, int | None]],
-        *,
-        from_csv: bool = False,
-        invalid_rows: list[int] | None = None,
-    ) -> None:
-        self.profile_ids = profile_ids
-        self.emails = emails
-        self.numbers = numbers
-        self.from_csv = from_csv
-        self.invalid_rows = invalid_rows or []
-
-    @property
-    def size(self) -> int:
-        return len(self.profile_ids) + len(self.emails) + len(self.numbers)
-
-    @classmethod
-    def of(cls, body: schemas.MembersIn) -> MemberKeys:
-        return cls(
-            [(p, None) for p in dict.fromkeys(body.profileIds)],
-            [(e, None) for e in dict.fromkeys(_email(e) for e in body.emails)],
-            [(n, None) for n in dict.fromkeys(_number(n) for n in body.memberNumbers)],
-        )
-
-    @classmethod
-    def from_csv_bytes(cls, data: bytes) -> MemberKeys:
-        """A CSV of emails and/or member numbers. A header row names the columns (email, member number,
-        membership number, SCL member id, ...); without one, a value with '@' is an email, anything else a number."""
-        if len(data) > MAX_CSV_BYTES:
-            raise PayloadTooLarge(f"a CSV import holds at most {MAX_CSV_BYTES // (1024 * 1024)} MB")
-        try:
-            textual = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise Unprocessable("the CSV must be UTF-8 text", field="body") from None
-        try:
-            rows = list(csv.reader(io.StringIO(textual)))
-        except csv.Error as exc:
-            raise Unprocessable(f"unreadable CSV: {exc}", field="body") from None
-        if len(rows) > MAX_CSV_ROWS:
-            raise PayloadTooLarge(f"a CSV import holds at most {MAX_CSV_ROWS} rows")
-        rows = [r for r in rows if any(c.strip() for c in r)]
-        if not rows:
-            raise Unprocessable("the CSV holds no rows", field="body")
-        header = [c.strip().lower().replace(" ", "").replace("_", "") for c in rows[0]]
-        email_cols = [i for i, h in enumerate(header) if h in EMAIL_HEADERS]
-        number_cols = [i for i, h in enumerate(header) if h in NUMBER_HEADERS]
-        emails: dict[str, int] = {}
-        numbers: dict[str, int] = {}
-        invalid: list[int] = []
-        if email_cols or number_cols:
-            body_rows = list(enumerate(rows[1:], start=2))
-        else:
-            body_rows = list(enumerate(rows, start=1))
-        for line, r in body_rows:
-            cells = [c.strip() for c in r]
-            found = False
-            if email_cols or number_cols:
-                for i in email_cols:
-                    if i < len(cells) and cells[i]:
-                        emails.setdefault(_email(cells[i]), line)
-                        found = True
-                for i in number_cols:
-                    if i < len(cells) and cells[i]:
-                        numbers.setdefault(_number(cells[i]), line)
-                        found = True
-            else:
-                first = next((c for c in cells if c), "")
-                if "@" in first:
-                    emails.setdefault(_email(first), line)
-                    found = True
-                elif first:
-                    numbers.setdefault(_number(first), line)
-                    found = True
-            if not found:
-                invalid.append(line)
-        return cls(
-            [],
-            [(k, v) for k, v in emails.items()],
-            [(k, v) for k, v in numbers.items()],
-            from_csv=True,
-            invalid_rows=invalid,
-        )
-
-
-def _email(e: str) -> str:
-    return e.strip().lower().replace("\x00", "")[:320]
-
-
-def _number(n: str) -> str:
-    return n.strip().lower().replace("\x00", "")[:100]
