@@ -31,6 +31,11 @@ IN_FLIGHT = ("PUBLISHING", "UNCONFIRMED")
 DONE = ("PUBLISHED", "FAILED", "CANCELLED")
 
 
+def wait_reason(platform: str, account_name: str, reason: str) -> str:
+    name = "X" if platform == "X" else platform.title()
+    return f"waiting: {account_name} on {name} must be reconnected ({reason})"
+
+
 def target_id(post_id: uuid.UUID, connection_id: uuid.UUID) -> uuid.UUID:
     """Deterministic: the same post and connection always name the same target, whoever creates it."""
     return uuid.uuid5(_NS, f"{post_id}:{connection_id}")

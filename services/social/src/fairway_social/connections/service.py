@@ -43,7 +43,7 @@ from fairway_social.platforms.base import (
 )
 from fairway_social.platforms.x import pkce_pair
 from fairway_social.state import SocialState
-from fairway_social.targets import cancel_connection, hold_connection, resume_connection
+from fairway_social.targets import cancel_connection, hold_connection, resume_connection, wait_reason
 
 SOURCE = "social"
 
@@ -211,8 +211,7 @@ async def mark_needs_reconnect(session: AsyncSession, st: SocialState, conn: Con
     now = st.now()
     await repo.set_status(conn.id, NEEDS_RECONNECT, reason, now)
     waiting = await hold_connection(session, conn.tenant_id, conn.id,
-                                    f"waiting: {conn.account_name} on {conn.platform.title()} must be reconnected "
-                                    f"({reason})", now)
+                                    wait_reason(conn.platform, conn.account_name, reason), now)
     await outbox.append(session, registry.envelope(SocialConnectionNeedsReconnect(
         connectionId=str(conn.id), platform=conn.platform, accountId=conn.account_id,  # type: ignore[arg-type]
         accountName=conn.account_name, reason=reason, waitingPosts=waiting, at=now,

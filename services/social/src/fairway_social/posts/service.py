@@ -29,6 +29,7 @@ from fairway_social.targets import (
     TargetRepository,
     refresh_post_status,
     verify_later,
+    wait_reason,
 )
 from fairway_social.targets import (
     schedule as schedule_target,
@@ -130,9 +131,8 @@ async def schedule(session: AsyncSession, st: SocialState, tenant_id: str, post_
             await schedule_target(session, st.jobs, t, at, now)
         else:
             await trepo.drop_job(t.job_id)
-            await trepo.set(t.id, now, status="WAITING", job_id=None, wait_reason=(
-                f"waiting: {conn.account_name} on {conn.platform.title()} must be reconnected "
-                f"({conn.status_reason or 'the platform refused its token'})"))
+            await trepo.set(t.id, now, status="WAITING", job_id=None, wait_reason=wait_reason(
+                conn.platform, conn.account_name, conn.status_reason or "the platform refused its token"))
     await refresh_post_status(session, tenant_id, post_id, now)
     open_targets = [t for t in targets if t.status in OPEN]
     await outbox.append(session, registry.envelope(SocialPostScheduled(

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from fairway_chassis import NotFound
 from fairway_events import outbox, registry
 from fairway_events.contracts.social import SocialPostFailed, SocialPostPublished
 from fairway_social.connections.repository import Connection, ConnectionRepository
@@ -41,7 +42,14 @@ from fairway_social.platforms.base import (
 from fairway_social.posts import rules
 from fairway_social.posts.repository import Post, PostRepository
 from fairway_social.state import SocialState
-from fairway_social.targets import Target, TargetRepository, refresh_post_status, schedule, verify_later
+from fairway_social.targets import (
+    Target,
+    TargetRepository,
+    refresh_post_status,
+    schedule,
+    verify_later,
+    wait_reason,
+)
 
 log = structlog.get_logger("fairway.social.publishing")
 SOURCE = "social"
@@ -97,7 +105,12 @@ class Publisher:
             content = await self._content(t, post, media)
             published = await self._call_with_token(tenant_id, t, content)
         except NeedsReconnect as exc:
-            return await self._record(tenant_id, t, waiting=str(exc.detail))
+            async with self.sessionmaker() as session:
+                conn = await ConnectionRepository(session, tenant_id).get(t.connection_id)
+            name = conn.account_name if conn else "the account"
+            return await self._record(tenant_id, t, waiting=wait_reason(t.platform, name, str(exc.detail)))
+        except NotFound:
+            return await self._record(tenant_id, t, failed="the connection was removed")
         except RateLimited as exc:
             return await self._record(tenant_id, t, retry_at=exc.reset_at, reason=f"waiting: {exc.message} until "
                                       f"{exc.reset_at:%H:%M:%S} UTC")
