@@ -9,6 +9,7 @@ from fairway_events.contracts.upstream import UPSTREAM_TOPICS
 from fairway_identity.merging import endpoints as merging
 from fairway_identity.privacy import endpoints as privacy
 from fairway_identity.profiles import endpoints as profiles
+from fairway_identity.profiles import handlers as profile_commands
 from fairway_identity.resolution import endpoints as resolution
 from fairway_identity.resolution.handlers import PERSON_EVENTS, ResolveBatch
 from fairway_identity.settings import Settings
@@ -41,7 +42,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     handler=ResolveBatch(settings.policy_for),
                     handles=set(PERSON_EVENTS),
                     max_records=settings.consumer_batch_size,
-                )
+                ),
+                ConsumerSpec(
+                    name=profile_commands.CONSUMER,
+                    topics=profile_commands.TOPICS,
+                    handler=profile_commands.commands,
+                    handles=profile_commands.commands.types,
+                ),
             ],
             description="One CustomerProfile per person: identity resolution, merge/unmerge, consent mirror, erasure.",
         )

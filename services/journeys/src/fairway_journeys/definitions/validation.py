@@ -26,7 +26,7 @@ from fairway_journeys.readmodel.fields import CATALOGUE
 from fairway_schemas.criteria import check_criteria
 
 # Staff-editable profile attributes an UPDATE step may set (identity applies them; it owns the profile).
-EDITABLE_ATTRIBUTES = frozenset({"membershipTier", "homeClub", "lifecycleStage"})
+EDITABLE_ATTRIBUTES = frozenset({"homeClub", "lifecycleStage"})  # what identity accepts in a command
 
 
 class Problem(BaseModel):
