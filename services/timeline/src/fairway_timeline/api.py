@@ -40,7 +40,7 @@ Writer = Annotated[Principal, require_roles("staff", "marketer")]
 async def live_profile(session: AsyncSession, tenant_id: str, profile_id: str) -> str:
     """The profile to show for `profile_id`: itself, or the winner it was merged into. 404 when the timeline
     has never heard of it (identity announces every profile) or it was erased."""
-    root = await ProfileRepository(session).canonical(tenant_id, profile_id)
+    root = await ProfileRepository.for_tenant(session, tenant_id).canonical(profile_id)
     if root is None or root[1] == "ERASED":
         raise NotFound(f"no customer {profile_id!r}")
     return root[0]

@@ -14,7 +14,7 @@ from fairway_events import outbox, registry
 from fairway_events.contracts.timeline import TimelineCountersUpdated
 from fairway_timeline.activities.repository import ActivityRepository
 from fairway_timeline.counters.repository import EMPTY, CountersRepository, ProfileRef
-from fairway_timeline.identity_map.repository import ProfileRepository
+from fairway_timeline.identity_map.repository import ProfileBatchRepository
 from fairway_timeline.locks import lock_tenants
 
 log = structlog.get_logger("fairway.timeline.counters")
@@ -89,7 +89,7 @@ async def sweep_once(
         # No tenant lock needed: the delete re-checks `profile_id IS NULL` against a concurrent attach.
         purged = await ActivityRepository(session).purge_pending(now - pending_ttl)
         PENDING.set(await ActivityRepository(session).pending_count())
-        await ProfileRepository(session).purge_erased(now - erased_key_retention)
+        await ProfileBatchRepository(session).purge_erased(now - erased_key_retention)
     if purged:
         log.info("purged pending activities whose keys identity never announced", count=purged)
     if published:

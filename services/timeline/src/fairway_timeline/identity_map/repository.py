@@ -10,6 +10,7 @@ from sqlalchemy import and_, delete, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fairway_chassis import RepositoryBase
 from fairway_timeline.db import erased_keys, profile_keys, profiles
 from fairway_timeline.identity_map.keys import Key
 
@@ -24,21 +25,20 @@ class KeyRow:
     profile_id: str
 
 
-class ProfileRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class ProfileRepository(RepositoryBase):
+    """Profiles, their keys and the hashed keys of erased profiles, of one tenant."""
 
     # -- profiles ---------------------------------------------------------------------------------------
-    async def status(self, tenant_id: str, profile_id: str) -> str | None:
+    async def status(self, profile_id: str) -> str | None:
         return (
             await self.session.execute(
                 select(profiles.c.status).where(
-                    profiles.c.tenant_id == tenant_id, profiles.c.profile_id == profile_id
+                    self.owns(profiles), profiles.c.profile_id == profile_id
                 )
             )
         ).scalar_one_or_none()
 
-    async def canonical(self, tenant_id: str, profile_id: str) -> tuple[str, str] | None:
+    async def canonical(self, profile_id: str) -> tuple[str, str] | None:
         """(profile id, status) of the profile `profile_id`'s activities hang on: itself, or the winner at the
         end of its merge chain (kept in root_id, so this is one index lookup). None if unknown."""
         root = profiles.alias("root")
@@ -53,12 +53,12 @@ class ProfileRepository:
                         ),
                     )
                 )
-                .where(profiles.c.tenant_id == tenant_id, profiles.c.profile_id == profile_id)
+                .where(self.owns(profiles), profiles.c.profile_id == profile_id)
             )
         ).first()
         return (row.profile_id, row.status) if row else None
 
-    async def subtree(self, tenant_id: str, root: str) -> list[str]:
+    async def subtree(self, root: str) -> list[str]:
         """`root` and every profile merged into it, directly or through others."""
         rows = (
             (
@@ -73,7 +73,7 @@ class ProfileRepository:
             )
             SELECT DISTINCT profile_id FROM sub
         """),
-                    {"t": tenant_id, "root": root, "max_depth": MAX_MERGE_DEPTH},
+                    {"t": self.tenant_id, "root": root, "max_depth": MAX_MERGE_DEPTH},
                 )
             )
             .scalars()
@@ -81,37 +81,37 @@ class ProfileRepository:
         )
         return list(rows)
 
-    async def ensure(self, tenant_id: str, profile_id: str, status: str = "ACTIVE") -> None:
+    async def ensure(self, profile_id: str, status: str = "ACTIVE") -> None:
         """Record a profile we hear of, without overwriting what we already know about it."""
         await self.session.execute(
             insert(profiles)
-            .values(tenant_id=tenant_id, profile_id=profile_id, status=status, root_id=profile_id)
+            .values(tenant_id=self.tenant_id, profile_id=profile_id, status=status, root_id=profile_id)
             .on_conflict_do_nothing()
         )
 
-    async def restore(self, tenant_id: str, profile_id: str, status: str) -> None:
+    async def restore(self, profile_id: str, status: str) -> None:
         """Unmerge: the profile stands on its own again, with every profile that had been merged into it."""
         await self.session.execute(
             insert(profiles)
-            .values(tenant_id=tenant_id, profile_id=profile_id, status=status, root_id=profile_id)
+            .values(tenant_id=self.tenant_id, profile_id=profile_id, status=status, root_id=profile_id)
             .on_conflict_do_update(
                 index_elements=["tenant_id", "profile_id"],
                 set_={"status": status, "merged_into": None, "root_id": profile_id, "updated_at": func.now()},
             )
         )
-        subtree = await self.subtree(tenant_id, profile_id)
+        subtree = await self.subtree(profile_id)
         await self.session.execute(
             update(profiles)
-            .where(profiles.c.tenant_id == tenant_id, profiles.c.profile_id.in_(subtree))
+            .where(self.owns(profiles), profiles.c.profile_id.in_(subtree))
             .values(root_id=profile_id)
         )
 
-    async def set_merged(self, tenant_id: str, loser_id: str, winner_id: str) -> None:
+    async def set_merged(self, loser_id: str, winner_id: str) -> None:
         """`loser_id` (a root) and everything merged into it now hang on `winner_id` (a root)."""
         await self.session.execute(
             insert(profiles)
             .values(
-                tenant_id=tenant_id,
+                tenant_id=self.tenant_id,
                 profile_id=loser_id,
                 status="MERGED",
                 merged_into=winner_id,
@@ -130,24 +130,24 @@ class ProfileRepository:
         await self.session.execute(
             update(profiles)
             .where(
-                profiles.c.tenant_id == tenant_id,
+                self.owns(profiles),
                 profiles.c.root_id == loser_id,
                 profiles.c.root_id != profiles.c.profile_id,  # matches the partial index
             )
             .values(root_id=winner_id)
         )
 
-    async def mark_erased(self, tenant_id: str, profile_ids: Sequence[str]) -> None:
+    async def mark_erased(self, profile_ids: Sequence[str]) -> None:
         await self.session.execute(
             update(profiles)
-            .where(profiles.c.tenant_id == tenant_id, profiles.c.profile_id.in_(profile_ids))
+            .where(self.owns(profiles), profiles.c.profile_id.in_(profile_ids))
             .values(status="ERASED", merged_into=None, root_id=profiles.c.profile_id, updated_at=func.now())
         )
 
     # -- keys -------------------------------------------------------------------------------------------
-    async def upsert_keys(self, tenant_id: str, keys: Iterable[Key], profile_id: str) -> None:
+    async def upsert_keys(self, keys: Iterable[Key], profile_id: str) -> None:
         rows = [
-            {"tenant_id": tenant_id, "key_type": k.key_type, "key_value": k.value, "profile_id": profile_id}
+            {"tenant_id": self.tenant_id, "key_type": k.key_type, "key_value": k.value, "profile_id": profile_id}
             for k in keys
         ]
         if not rows:
@@ -160,20 +160,67 @@ class ProfileRepository:
             )
         )
 
-    async def keep_only_keys(self, tenant_id: str, profile_id: str, keys: Sequence[Key]) -> None:
+    async def keep_only_keys(self, profile_id: str, keys: Sequence[Key]) -> None:
         """Forget the keys of `profile_id` that are not in `keys` (identity unlinked them)."""
         pk = profile_keys.c
-        stmt = delete(profile_keys).where(pk.tenant_id == tenant_id, pk.profile_id == profile_id)
+        stmt = delete(profile_keys).where(self.owns(profile_keys), pk.profile_id == profile_id)
         if keys:
             stmt = stmt.where(tuple_(pk.key_type, pk.key_value).not_in([(k.key_type, k.value) for k in keys]))
         await self.session.execute(stmt)
 
-    async def repoint_keys(self, tenant_id: str, from_profile: str, to_profile: str) -> None:
+    async def repoint_keys(self, from_profile: str, to_profile: str) -> None:
         await self.session.execute(
             update(profile_keys)
-            .where(profile_keys.c.tenant_id == tenant_id, profile_keys.c.profile_id == from_profile)
+            .where(self.owns(profile_keys), profile_keys.c.profile_id == from_profile)
             .values(profile_id=to_profile, updated_at=func.now())
         )
+
+    async def keys_of(self, profile_ids: Sequence[str]) -> list[KeyRow]:
+        rows = (
+            await self.session.execute(
+                select(
+                    profile_keys.c.id,
+                    profile_keys.c.key_type,
+                    profile_keys.c.key_value,
+                    profile_keys.c.profile_id,
+                ).where(self.owns(profile_keys), profile_keys.c.profile_id.in_(profile_ids))
+            )
+        ).all()
+        return [KeyRow(r.id, r.key_type, r.key_value, r.profile_id) for r in rows]
+
+    async def delete_keys(self, ids: Sequence[int]) -> None:
+        if ids:
+            await self.session.execute(delete(profile_keys).where(self.owns(profile_keys), profile_keys.c.id.in_(ids)))
+
+    # -- erased keys ------------------------------------------------------------------------------------
+    async def remember_erased(
+        self, hashes: Sequence[str], erased_at: datetime, now: datetime
+    ) -> None:
+        if not hashes:
+            return
+        stmt = insert(erased_keys).values(
+            [
+                {"tenant_id": self.tenant_id, "key_hash": h, "erased_at": erased_at, "recorded_at": now}
+                for h in set(hashes)
+            ]
+        )
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["tenant_id", "key_hash"],
+                set_={
+                    "erased_at": func.greatest(erased_keys.c.erased_at, stmt.excluded.erased_at),
+                    "recorded_at": stmt.excluded.recorded_at,
+                },
+            )
+        )
+
+
+class ProfileBatchRepository:
+    """The ingest's key lookups, across tenants by design (a batch holds many tenants' events): every statement
+    matches each row on the tenant it comes with."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
 
     async def lookup(self, wanted: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], KeyRow]:
         """(tenant, key type, value) -> the key row, for every wanted key identity has announced."""
@@ -195,45 +242,6 @@ class ProfileRepository:
             for r in rows
         }
 
-    async def keys_of(self, tenant_id: str, profile_ids: Sequence[str]) -> list[KeyRow]:
-        rows = (
-            await self.session.execute(
-                select(
-                    profile_keys.c.id,
-                    profile_keys.c.key_type,
-                    profile_keys.c.key_value,
-                    profile_keys.c.profile_id,
-                ).where(profile_keys.c.tenant_id == tenant_id, profile_keys.c.profile_id.in_(profile_ids))
-            )
-        ).all()
-        return [KeyRow(r.id, r.key_type, r.key_value, r.profile_id) for r in rows]
-
-    async def delete_keys(self, ids: Sequence[int]) -> None:
-        if ids:
-            await self.session.execute(delete(profile_keys).where(profile_keys.c.id.in_(ids)))
-
-    # -- erased keys ------------------------------------------------------------------------------------
-    async def remember_erased(
-        self, tenant_id: str, hashes: Sequence[str], erased_at: datetime, now: datetime
-    ) -> None:
-        if not hashes:
-            return
-        stmt = insert(erased_keys).values(
-            [
-                {"tenant_id": tenant_id, "key_hash": h, "erased_at": erased_at, "recorded_at": now}
-                for h in set(hashes)
-            ]
-        )
-        await self.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["tenant_id", "key_hash"],
-                set_={
-                    "erased_at": func.greatest(erased_keys.c.erased_at, stmt.excluded.erased_at),
-                    "recorded_at": stmt.excluded.recorded_at,
-                },
-            )
-        )
-
     async def erased_at(self, wanted: Sequence[tuple[str, str]]) -> dict[tuple[str, str], datetime]:
         """(tenant, key hash) -> when the profile holding that key was erased."""
         if not wanted:
@@ -252,5 +260,6 @@ class ProfileRepository:
         return {(r.tenant_id, r.key_hash): r.erased_at for r in rows}
 
     async def purge_erased(self, before: datetime) -> int:
+        """Forget erased keys recorded before `before`, whichever tenant's (retention)."""
         result = await self.session.execute(delete(erased_keys).where(erased_keys.c.recorded_at < before))
         return result.rowcount or 0

@@ -40,9 +40,8 @@ IDENTITY_EVENTS = frozenset(
 
 class IdentitySync:
     def __init__(self, session: AsyncSession, settings: Settings, now: datetime, touched: Touched) -> None:
-        self.profiles = ProfileRepository(session)
         self.activities = ActivityRepository(session)
-        self.notes = NoteRepository(session)
+        self.session = session
         self.settings = settings
         self.now = now
         self.touched = touched
@@ -62,13 +61,16 @@ class IdentitySync:
         elif isinstance(p, ProfileErased):
             await self.erased(t, p)
 
+    def _profiles(self, tenant_id: str) -> ProfileRepository:
+        return ProfileRepository.for_tenant(self.session, tenant_id)
+
     def _keys(self, tenant_id: str, identities: Identities) -> list[Key]:
         return keys_from_lists(identities.model_dump(), self.settings.phone_region(tenant_id))
 
     async def _live_root(self, tenant_id: str, profile_id: str, status: str = "ACTIVE") -> str | None:
         """The profile activities of `profile_id` hang on now (following merges); None once erased."""
-        await self.profiles.ensure(tenant_id, profile_id, status)
-        root = await self.profiles.canonical(tenant_id, profile_id)
+        await self._profiles(tenant_id).ensure(profile_id, status)
+        root = await self._profiles(tenant_id).canonical(profile_id)
         if root is None or root[1] == "ERASED":
             return None
         return root[0]
@@ -77,7 +79,7 @@ class IdentitySync:
         """Point `keys` at `profile_id` and re-resolve every activity waiting for one of them."""
         if not keys:
             return
-        await self.profiles.upsert_keys(tenant_id, keys, profile_id)
+        await self._profiles(tenant_id).upsert_keys(keys, profile_id)
         best = {}
         for m in await self.activities.waits_matching(tenant_id, keys):
             if m.activity_id not in best or m.rank < best[m.activity_id].rank:
@@ -107,7 +109,7 @@ class IdentitySync:
         keys = self._keys(tenant_id, Identities.model_validate(e.changes["identities"]))
         # Activities already resolved through an unlinked key stay where they are: identity resolved them
         # there too. Later events carrying it resolve through their other keys, as identity does.
-        await self.profiles.keep_only_keys(tenant_id, root, keys)
+        await self._profiles(tenant_id).keep_only_keys(root, keys)
         await self.link(tenant_id, keys, root)
 
     async def linked(self, tenant_id: str, e: ProfileIdentityLinked) -> None:
@@ -133,46 +135,46 @@ class IdentitySync:
                 loser=e.loserId,
                 root=loser,
             )
-        await self.profiles.set_merged(tenant_id, loser, winner)
+        await self._profiles(tenant_id).set_merged(loser, winner)
         await self.activities.move_all(tenant_id, loser, winner)
-        await self.notes.move_all(tenant_id, loser, winner)
-        await self.profiles.repoint_keys(tenant_id, loser, winner)
+        await NoteRepository.for_tenant(self.session, tenant_id).move_all(loser, winner)
+        await self._profiles(tenant_id).repoint_keys(loser, winner)
         self.touched.drop(tenant_id, loser)
         self.touched.touch(tenant_id, winner)
         await self.link(tenant_id, self._keys(tenant_id, e.winner.identities), winner)
 
     async def unmerged(self, tenant_id: str, e: ProfileUnmerged) -> None:
-        status = await self.profiles.status(tenant_id, e.restoredId)
+        status = await self._profiles(tenant_id).status(e.restoredId)
         if status == "ERASED":
             return
         winner = await self._live_root(tenant_id, e.profileId)
         if winner is None:
             return
         restored_status = e.restored.status if e.restored.status not in ("MERGED", "ERASED") else "ACTIVE"
-        await self.profiles.restore(tenant_id, e.restoredId, restored_status)
+        await self._profiles(tenant_id).restore(e.restoredId, restored_status)
         # Keys first: activities follow the key that resolved them back to where identity now puts it.
         await self.link(tenant_id, self._keys(tenant_id, e.restored.identities), e.restoredId)
         await self.link(tenant_id, self._keys(tenant_id, e.profile.identities), winner)
-        origins = await self.profiles.subtree(tenant_id, e.restoredId)
+        origins = await self._profiles(tenant_id).subtree(e.restoredId)
         await self.activities.move_back(tenant_id, winner, e.restoredId, origins)
-        await self.notes.move_back(tenant_id, winner, e.restoredId, origins)
+        await NoteRepository.for_tenant(self.session, tenant_id).move_back(winner, e.restoredId, origins)
         self.touched.touch(tenant_id, winner)
         self.touched.touch(tenant_id, e.restoredId)
 
     async def erased(self, tenant_id: str, e: ProfileErased) -> None:
-        await self.profiles.ensure(tenant_id, e.profileId, "ERASED")
-        root = await self.profiles.canonical(tenant_id, e.profileId)
-        gone = await self.profiles.subtree(tenant_id, e.profileId)
-        keys = await self.profiles.keys_of(tenant_id, gone)
-        await self.profiles.remember_erased(
-            tenant_id, [key_hash(tenant_id, k.key_type, k.value) for k in keys], e.erasedAt, self.now
+        await self._profiles(tenant_id).ensure(e.profileId, "ERASED")
+        root = await self._profiles(tenant_id).canonical(e.profileId)
+        gone = await self._profiles(tenant_id).subtree(e.profileId)
+        keys = await self._profiles(tenant_id).keys_of(gone)
+        await self._profiles(tenant_id).remember_erased(
+            [key_hash(tenant_id, k.key_type, k.value) for k in keys], e.erasedAt, self.now
         )
         await self.activities.delete_waiting_on(tenant_id, [(k.key_type, k.value) for k in keys])
         await self.activities.delete_for_profiles(tenant_id, gone)
         await self.activities.forget_totals(tenant_id, gone)
-        await self.notes.delete_for_profiles(tenant_id, gone)
-        await self.profiles.delete_keys([k.id for k in keys])
-        await self.profiles.mark_erased(tenant_id, gone)
+        await NoteRepository.for_tenant(self.session, tenant_id).delete_for_profiles(gone)
+        await self._profiles(tenant_id).delete_keys([k.id for k in keys])
+        await self._profiles(tenant_id).mark_erased(gone)
         for profile_id in gone:
             self.touched.drop(tenant_id, profile_id)
         if root is not None and root[0] not in gone:

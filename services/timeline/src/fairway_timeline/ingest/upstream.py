@@ -16,7 +16,7 @@ from fairway_timeline.activities.models import NewActivity
 from fairway_timeline.activities.repository import ActivityRepository
 from fairway_timeline.counters.repository import AFFECTS_COUNTERS
 from fairway_timeline.identity_map.keys import key_hash, keys_from_hints
-from fairway_timeline.identity_map.repository import ProfileRepository
+from fairway_timeline.identity_map.repository import ProfileBatchRepository
 from fairway_timeline.ingest.touched import Touched
 from fairway_timeline.settings import Settings
 
@@ -72,7 +72,7 @@ async def ingest(
             drafts.setdefault((d.tenant_id, d.source_service, d.source_event_id), d)
     if not drafts:
         return
-    profiles = ProfileRepository(session)
+    profiles = ProfileBatchRepository(session)
     rows = await _without_erased(profiles, list(drafts.values()))
 
     known = await profiles.lookup([(d.tenant_id, k.key_type, k.value) for d in rows for k in d.keys])
@@ -97,7 +97,7 @@ async def ingest(
     ACTIVITIES.labels("duplicate").inc(len(rows) - len(new))
 
 
-async def _without_erased(profiles: ProfileRepository, rows: list[NewActivity]) -> list[NewActivity]:
+async def _without_erased(profiles: ProfileBatchRepository, rows: list[NewActivity]) -> list[NewActivity]:
     """Drop events that happened before the erasure of the profile one of their keys belonged to: they are
     the erased person's history, arriving late."""
     hashes = {d.id: [(d.tenant_id, key_hash(d.tenant_id, k.key_type, k.value)) for k in d.keys] for d in rows}

@@ -34,7 +34,7 @@ async def list_notes(
 ) -> NoteList:
     """Pinned notes first, then newest first; other people's private notes are not shown."""
     live = await live_profile(session, principal.tenant_id, profile_id)
-    notes = await NoteRepository(session).visible(principal.tenant_id, live, principal.subject)
+    notes = await NoteRepository.for_tenant(session, principal.tenant_id).visible(live, principal.subject)
     return NoteList(profileId=live, items=[_out(n) for n in notes])
 
 

@@ -1,4 +1,4 @@
-"""All SQL on notes."""
+"""All SQL on notes, for one tenant."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from fairway_chassis import RepositoryBase
 from fairway_timeline.db import notes
 
 
@@ -44,15 +44,14 @@ def _visible(viewer: str):  # noqa: ANN202
     return or_(notes.c.private.is_(False), notes.c.author == viewer)
 
 
-class NoteRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class NoteRepository(RepositoryBase):
+    """Notes of one tenant."""
 
-    async def add(self, tenant_id: str, note: Note) -> None:
+    async def add(self, note: Note) -> None:
         await self.session.execute(
             notes.insert().values(
                 id=note.id,
-                tenant_id=tenant_id,
+                tenant_id=self.tenant_id,
                 profile_id=note.profile_id,
                 origin_profile_id=note.profile_id,
                 type=note.type,
@@ -65,24 +64,24 @@ class NoteRepository:
             )
         )
 
-    async def visible(self, tenant_id: str, profile_id: str, viewer: str) -> list[Note]:
+    async def visible(self, profile_id: str, viewer: str) -> list[Note]:
         """Pinned first, then newest first."""
         rows = (
             await self.session.execute(
                 select(*_COLUMNS)
-                .where(notes.c.tenant_id == tenant_id, notes.c.profile_id == profile_id, _visible(viewer))
+                .where(self.owns(notes), notes.c.profile_id == profile_id, _visible(viewer))
                 .order_by(notes.c.pinned.desc(), notes.c.created_at.desc(), notes.c.id.desc())
             )
         ).all()
         return [Note(**r._mapping) for r in rows]
 
     async def get_visible(
-        self, tenant_id: str, profile_id: str, note_id: uuid.UUID, viewer: str
+        self, profile_id: str, note_id: uuid.UUID, viewer: str
     ) -> Note | None:
         row = (
             await self.session.execute(
                 select(*_COLUMNS).where(
-                    notes.c.tenant_id == tenant_id,
+                    self.owns(notes),
                     notes.c.profile_id == profile_id,
                     notes.c.id == note_id,
                     _visible(viewer),
@@ -91,39 +90,39 @@ class NoteRepository:
         ).first()
         return Note(**row._mapping) if row else None
 
-    async def update(self, tenant_id: str, note_id: uuid.UUID, values: dict[str, Any]) -> None:
+    async def update(self, note_id: uuid.UUID, values: dict[str, Any]) -> None:
         await self.session.execute(
-            update(notes).where(notes.c.tenant_id == tenant_id, notes.c.id == note_id).values(**values)
+            update(notes).where(self.owns(notes), notes.c.id == note_id).values(**values)
         )
 
-    async def delete(self, tenant_id: str, note_id: uuid.UUID) -> None:
-        await self.session.execute(delete(notes).where(notes.c.tenant_id == tenant_id, notes.c.id == note_id))
+    async def delete(self, note_id: uuid.UUID) -> None:
+        await self.session.execute(delete(notes).where(self.owns(notes), notes.c.id == note_id))
 
     # -- identity lifecycle -------------------------------------------------------------------------------
-    async def move_all(self, tenant_id: str, from_profile: str, to_profile: str) -> None:
+    async def move_all(self, from_profile: str, to_profile: str) -> None:
         await self.session.execute(
             update(notes)
-            .where(notes.c.tenant_id == tenant_id, notes.c.profile_id == from_profile)
+            .where(self.owns(notes), notes.c.profile_id == from_profile)
             .values(profile_id=to_profile)
         )
 
     async def move_back(
-        self, tenant_id: str, from_profile: str, to_profile: str, origins: Sequence[str]
+        self, from_profile: str, to_profile: str, origins: Sequence[str]
     ) -> None:
         await self.session.execute(
             update(notes)
             .where(
-                notes.c.tenant_id == tenant_id,
+                self.owns(notes),
                 notes.c.profile_id == from_profile,
                 notes.c.origin_profile_id.in_(list(origins)),
             )
             .values(profile_id=to_profile)
         )
 
-    async def delete_for_profiles(self, tenant_id: str, profile_ids: Sequence[str]) -> int:
+    async def delete_for_profiles(self, profile_ids: Sequence[str]) -> int:
         result = await self.session.execute(
             delete(notes).where(
-                notes.c.tenant_id == tenant_id,
+                self.owns(notes),
                 or_(notes.c.profile_id.in_(profile_ids), notes.c.origin_profile_id.in_(profile_ids)),
             )
         )

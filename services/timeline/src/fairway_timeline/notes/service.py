@@ -32,7 +32,7 @@ async def add(
         created_at=now,
         updated_at=now,
     )
-    await NoteRepository(session).add(tenant_id, note)
+    await NoteRepository.for_tenant(session, tenant_id).add(note)
     kind = KINDS[ActivityType.NOTE_ADDED]
     # NOTE_ADDED does not count as engagement, so the profile's counters cannot change: no refresh needed.
     await ActivityRepository(session).insert(
@@ -60,7 +60,7 @@ async def add(
 async def _editable(
     session: AsyncSession, tenant_id: str, profile_id: str, note_id: uuid.UUID, principal: Principal
 ) -> Note:
-    note = await NoteRepository(session).get_visible(tenant_id, profile_id, note_id, principal.subject)
+    note = await NoteRepository.for_tenant(session, tenant_id).get_visible(profile_id, note_id, principal.subject)
     if note is None:  # someone else's private note does not exist for the caller
         raise NotFound(f"no note {note_id} on customer {profile_id!r}")
     if note.author != principal.subject and "admin" not in principal.roles:
@@ -79,7 +79,7 @@ async def change(
 ) -> Note:
     note = await _editable(session, tenant_id, profile_id, note_id, principal)
     values = {name: getattr(patch, name) for name in patch.model_fields_set}
-    await NoteRepository(session).update(tenant_id, note_id, {**values, "updated_at": now})
+    await NoteRepository.for_tenant(session, tenant_id).update(note_id, {**values, "updated_at": now})
     updated = Note(**{**note.__dict__, **values, "updated_at": now})
     if "private" in values or "type" in values:
         await ActivityRepository(session).set_note_visibility(
@@ -92,6 +92,6 @@ async def remove(
     session: AsyncSession, tenant_id: str, profile_id: str, note_id: uuid.UUID, principal: Principal
 ) -> None:
     await _editable(session, tenant_id, profile_id, note_id, principal)
-    await NoteRepository(session).delete(tenant_id, note_id)
+    await NoteRepository.for_tenant(session, tenant_id).delete(note_id)
     # The timeline entry would point at nothing; it goes with the note.
     await ActivityRepository(session).delete_note_activity(tenant_id, note_id)
