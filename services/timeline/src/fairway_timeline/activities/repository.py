@@ -155,7 +155,9 @@ class ActivityRepository:
         ]
 
     async def resolve(self, moves: Sequence[tuple[uuid.UUID, str, int, int]]) -> None:
-        """(activity id, profile, key id, rank): the activity now hangs on that profile through that key."""
+        """(activity id, profile, key id, rank): the activity now hangs on that profile through that key.
+        `= ANY(:a)` keeps both statements on primary keys whatever the planner guesses of the join (without it,
+        a never-analysed table got a hash join over every pending activity's waits, once per announcement)."""
         if not moves:
             return
         await self.session.execute(
@@ -165,7 +167,7 @@ class ActivityRepository:
                    resolved_rank = m.rnk
               FROM unnest(CAST(:a AS uuid[]), CAST(:p AS text[]), CAST(:k AS bigint[]), CAST(:r AS smallint[]))
                 AS m(id, profile_id, key_id, rnk)
-             WHERE a.id = m.id
+             WHERE a.id = ANY(CAST(:a AS uuid[])) AND a.id = m.id
         """),
             {
                 "a": [m[0] for m in moves],
@@ -179,7 +181,7 @@ class ActivityRepository:
             text("""
             DELETE FROM activity_key_waits w
              USING unnest(CAST(:a AS uuid[]), CAST(:r AS smallint[])) AS m(id, rnk)
-             WHERE w.activity_id = m.id AND w.rank >= m.rnk
+             WHERE w.activity_id = ANY(CAST(:a AS uuid[])) AND w.activity_id = m.id AND w.rank >= m.rnk
         """),
             {"a": [m[0] for m in moves], "r": [m[3] for m in moves]},
         )
