@@ -49,7 +49,9 @@ EXPECTED = ["offer", "pause", "vip", "tag", "split", "opened", "end"]
 @contextlib.asynccontextmanager
 async def service(env: dict[str, str], port: int) -> AsyncIterator[subprocess.Popen[bytes]]:
     log = open(Path(env["FAIRWAY_RUN_LOG"]), "ab")  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen([sys.executable, "-m", "fairway_journeys"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    # Started and reaped here on purpose: the test kills this very process with SIGKILL.
+    proc = subprocess.Popen(  # noqa: ASYNC220
+        [sys.executable, "-m", "fairway_journeys"], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         async with httpx.AsyncClient() as http:
             async def ready() -> bool:
