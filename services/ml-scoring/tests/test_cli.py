@@ -4,7 +4,7 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from fairway_chassis.db import ensure_database, make_engine, make_sessionmaker, migrate
 from fairway_ml_scoring.app import MIGRATIONS

@@ -5,7 +5,6 @@ Claims: `sub`, `tenant`, `roles` (list), `exp`.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -14,9 +13,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from fairway_chassis.errors import Forbidden, Unauthorized
+from fairway_chassis.tokens import ROLES, issue_token
 from fairway_schemas.common import TENANT_ID_PATTERN
 
-ROLES = ("admin", "marketer", "staff", "analyst", "service")
+__all__ = ["ROLES", "CurrentPrincipal", "Principal", "TokenVerifier", "current_principal", "issue_token", "require_roles"]
 _bearer = HTTPBearer(auto_error=False)
 
 
@@ -57,13 +57,6 @@ class TokenVerifier:
         if not isinstance(roles, list):
             raise Unauthorized("roles claim must be a list")
         return Principal(subject=str(claims["sub"]), tenant_id=tenant, roles=frozenset(map(str, roles)))
-
-
-def issue_token(secret: str, *, tenant: str, roles: list[str], subject: str = "dev-user",
-                ttl_seconds: int = 12 * 3600, algorithm: str = "HS256") -> str:
-    now = int(time.time())
-    return jwt.encode({"sub": subject, "tenant": tenant, "roles": roles, "iat": now, "exp": now + ttl_seconds},
-                      secret, algorithm=algorithm)
 
 
 async def current_principal(

@@ -5,6 +5,7 @@ upcast first (`upcast_vN_vN+1` functions chained, as in eventsourcing's `class_v
 """
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,7 +59,10 @@ class EventSpec:
 
 
 class EventRegistry:
-    def __init__(self) -> None:
+    def __init__(self, contracts: str | None = None) -> None:
+        """`contracts`: the package whose modules register on this registry, imported at the first lookup (by
+        name: those modules import the registry to register on it)."""
+        self._contracts = contracts
         self._specs: dict[tuple[str, int], EventSpec] = {}
         self._latest: dict[str, int] = {}
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
@@ -93,21 +97,30 @@ class EventRegistry:
         return deco
 
     # -- lookup ---------------------------------------------------------------------------------------
+    def _load(self) -> None:
+        if self._contracts is not None:
+            name, self._contracts = self._contracts, None
+            importlib.import_module(name)
+
     def specs(self) -> list[EventSpec]:
+        self._load()
         return sorted(self._specs.values(), key=lambda s: (s.event_type, s.version))
 
     def spec_for(self, model: type[BaseModel]) -> EventSpec:
+        self._load()
         try:
             return self._by_model[model]
         except KeyError:
             raise UnknownEventType(f"{model.__name__} is not a registered event payload") from None
 
     def latest(self, event_type: str) -> EventSpec:
+        self._load()
         if event_type not in self._latest:
             raise UnknownEventType(f"unknown event type {event_type!r}")
         return self._specs[(event_type, self._latest[event_type])]
 
     def types_on(self, topic: str) -> set[str]:
+        self._load()
         return {s.event_type for s in self._specs.values() if s.topic == topic}
 
     # -- validation -----------------------------------------------------------------------------------
@@ -226,4 +239,6 @@ def _describe(event_type: str, version: int, exc: ValidationError) -> str:
     return f"{event_type} v{version} failed validation: {fields}"
 
 
-registry = EventRegistry()
+# Every event contract Fairway knows, loaded when first read: a process that only needs the topic catalogue (or a
+# command of the CLI) never builds the models.
+registry = EventRegistry(contracts="fairway_events.contracts")

@@ -1,69 +1,105 @@
-"""`fairway`: the command line of the platform (tokens, topics, publishing, dead letters, the local platform)."""
+"""`fairway`: the command line of the platform (tokens, topics, publishing, dead letters, the local platform).
+
+Built on click alone, and every command imports what it needs when it runs: `fairway token` reaches its work in
+a fraction of a second (typer imported rich or pydantic on every start, the libraries' packages everything).
+"""
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
 
-import typer
+import click
 
 from fairway_cli import config
 
-app = typer.Typer(help="Fairway platform CLI.", no_args_is_help=True, add_completion=False)
-topics_app = typer.Typer(help="Kafka topics of the catalogue.", no_args_is_help=True)
-dlq_app = typer.Typer(help="Dead-letter topics: list and replay poison events.", no_args_is_help=True)
-schemas_app = typer.Typer(help="Committed JSON Schemas of event versions.", no_args_is_help=True)
-platform_app = typer.Typer(help="The local platform: `make up` / `make down`.", no_args_is_help=True)
-replay_app = typer.Typer(help="Replay historic data as upstream events.", no_args_is_help=True)
-k8s_app = typer.Typer(help="Kubernetes resources generated from the catalogue.", no_args_is_help=True)
-app.add_typer(topics_app, name="topics")
-app.add_typer(dlq_app, name="dlq")
-app.add_typer(schemas_app, name="schemas")
-app.add_typer(platform_app, name="platform")
-app.add_typer(replay_app, name="replay")
-app.add_typer(k8s_app, name="k8s")
 
-Bootstrap = Annotated[str, typer.Option(help="Kafka bootstrap servers", envvar="FAIRWAY_KAFKA_BOOTSTRAP")]
-Prefix = Annotated[str, typer.Option(help="Topic name prefix", envvar="FAIRWAY_TOPIC_PREFIX")]
+@click.group(help="Fairway platform CLI.", no_args_is_help=True, context_settings={"help_option_names": ["--help"]})
+def app() -> None:
+    pass
+
+
+@app.group("topics", no_args_is_help=True)
+def topics_app() -> None:
+    """Kafka topics of the catalogue."""
+
+
+@app.group("dlq", no_args_is_help=True)
+def dlq_app() -> None:
+    """Dead-letter topics: list and replay poison events."""
+
+
+@app.group("schemas", no_args_is_help=True)
+def schemas_app() -> None:
+    """Committed JSON Schemas of event versions."""
+
+
+@app.group("platform", no_args_is_help=True)
+def platform_app() -> None:
+    """The local platform: `make up` / `make down`."""
+
+
+@app.group("replay", no_args_is_help=True)
+def replay_app() -> None:
+    """Replay historic data as upstream events."""
+
+
+@app.group("k8s", no_args_is_help=True)
+def k8s_app() -> None:
+    """Kubernetes resources generated from the catalogue."""
+
+
+def bootstrap_option(f):  # noqa: ANN001, ANN201
+    return click.option("--bootstrap", envvar="FAIRWAY_KAFKA_BOOTSTRAP", default=config.bootstrap,
+                        show_default="127.0.0.1:9092", help="Kafka bootstrap servers")(f)
+
+
+def prefix_option(f):  # noqa: ANN001, ANN201
+    return click.option("--prefix", envvar="FAIRWAY_TOPIC_PREFIX", default="", help="Topic name prefix")(f)
+
+
+def _run(coro):  # noqa: ANN001, ANN202
+    import asyncio
+
+    return asyncio.run(coro)
 
 
 @app.command()
-def token(
-    tenant: Annotated[str, typer.Option(help="Tenant the token is for (the only one it can touch)")],
-    role: Annotated[list[str], typer.Option(help="Role(s): admin, marketer, staff, analyst, service")] = ["admin"],  # noqa: B006
-    subject: Annotated[str, typer.Option(help="User id (sub)")] = "dev-user",
-    ttl_hours: Annotated[int, typer.Option(help="Hours until the token expires")] = 12,
-) -> None:
+@click.option("--tenant", required=True, help="Tenant the token is for (the only one it can touch)")
+@click.option("--role", multiple=True, default=["admin"], show_default=True,
+              help="Role(s): admin, marketer, staff, analyst, service")
+@click.option("--subject", default="dev-user", show_default=True, help="User id (sub)")
+@click.option("--ttl-hours", type=int, default=12, show_default=True, help="Hours until the token expires")
+def token(tenant: str, role: tuple[str, ...], subject: str, ttl_hours: int) -> None:
     """Print a JWT for the local platform (HS256 with the platform's secret)."""
     import re
 
-    from fairway_chassis.auth import ROLES, issue_token
-    from fairway_schemas.common import TENANT_ID_PATTERN
+    from fairway_chassis.tokens import ROLES, issue_token
+    from fairway_schemas.tenant import TENANT_ID_PATTERN
 
     if not re.fullmatch(TENANT_ID_PATTERN, tenant):
-        raise typer.BadParameter("lower-case letters, digits, '-' and '_' only", param_hint="--tenant")
+        raise click.BadParameter("lower-case letters, digits, '-' and '_' only", param_hint="--tenant")
     unknown = [r for r in role if r not in ROLES]
     if unknown:
-        raise typer.BadParameter(f"unknown role(s) {unknown}; known: {', '.join(ROLES)}", param_hint="--role")
+        raise click.BadParameter(f"unknown role(s) {unknown}; known: {', '.join(ROLES)}", param_hint="--role")
     try:
         secret = config.jwt_secret()
     except config.NoPlatform as e:
-        typer.echo(f"fairway token: {e}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(issue_token(secret, tenant=tenant, roles=role, subject=subject,
-                           ttl_seconds=ttl_hours * 3600))
+        click.echo(f"fairway token: {e}", err=True)
+        raise SystemExit(1) from None
+    click.echo(issue_token(secret, tenant=tenant, roles=list(role), subject=subject, ttl_seconds=ttl_hours * 3600))
 
 
 @topics_app.command("create")
-def topics_create(bootstrap: Bootstrap = config.bootstrap(), prefix: Prefix = "") -> None:
+@bootstrap_option
+@prefix_option
+def topics_create(bootstrap: str, prefix: str) -> None:
     """Create every topic of the catalogue (and its DLQ) that does not exist yet."""
     from fairway_events.catalogue import TopicNames
     from fairway_events.kafka import create_topics
 
-    created = asyncio.run(create_topics(bootstrap, TopicNames(prefix)))
-    typer.echo(f"created {len(created)} topic(s)" + (": " + ", ".join(created) if created else ""))
+    created = _run(create_topics(bootstrap, TopicNames(prefix)))
+    click.echo(f"created {len(created)} topic(s)" + (": " + ", ".join(created) if created else ""))
 
 
 @topics_app.command("list")
@@ -72,7 +108,7 @@ def topics_list() -> None:
     from fairway_events.catalogue import TOPICS
 
     for t in TOPICS:
-        typer.echo(f"{t.name:32} partitions={t.partitions:<2} key={t.key:15} retention={t.retention_days}d "
+        click.echo(f"{t.name:32} partitions={t.partitions:<2} key={t.key:15} retention={t.retention_days}d "
                    f"dlq={t.dlq}  {t.description}")
 
 
@@ -90,14 +126,16 @@ def _read_messages(file: str) -> list[bytes]:
 
 
 @app.command()
-def publish(
-    topic: Annotated[str, typer.Argument(help="Catalogue topic, e.g. teetime.events")],
-    file: Annotated[str, typer.Argument(help="JSON object, JSON array, or JSON lines; '-' for stdin")],
-    key: Annotated[str | None, typer.Option(help="Message key (default: none)")] = None,
-    bootstrap: Bootstrap = config.bootstrap(),
-    prefix: Prefix = "",
-) -> None:
-    """Publish messages to a topic exactly as they are in FILE (use it to play SCL, TeeTime or Messaging)."""
+@click.argument("topic")
+@click.argument("file")
+@click.option("--key", default=None, help="Message key (default: none)")
+@bootstrap_option
+@prefix_option
+def publish(topic: str, file: str, key: str | None, bootstrap: str, prefix: str) -> None:
+    """Publish messages to a topic exactly as they are in FILE (use it to play SCL, TeeTime or Messaging).
+
+    TOPIC is a catalogue topic, e.g. teetime.events; FILE is a JSON object, a JSON array or JSON lines ('-' for
+    stdin)."""
     from fairway_events.catalogue import TopicNames
     from fairway_events.kafka import make_producer
 
@@ -113,8 +151,8 @@ def publish(
         finally:
             await p.stop()
 
-    asyncio.run(go())
-    typer.echo(f"published {len(messages)} message(s) to {physical}")
+    _run(go())
+    click.echo(f"published {len(messages)} message(s) to {physical}")
 
 
 def _dlq_topics(prefix: str, topic: str | None) -> list[str]:
@@ -127,41 +165,38 @@ def _dlq_topics(prefix: str, topic: str | None) -> list[str]:
 
 
 @dlq_app.command("list")
-def dlq_list(
-    topic: Annotated[str | None, typer.Option(help="Only this topic's DLQ")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines output")] = False,
-    bootstrap: Bootstrap = config.bootstrap(),
-    prefix: Prefix = "",
-) -> None:
+@click.option("--topic", default=None, help="Only this topic's DLQ")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines output")
+@bootstrap_option
+@prefix_option
+def dlq_list(topic: str | None, as_json: bool, bootstrap: str, prefix: str) -> None:
     """List dead letters: where they came from, who rejected them and why."""
     from fairway_events.dlq import read_dead_letters
 
-    letters = asyncio.run(read_dead_letters(bootstrap, _dlq_topics(prefix, topic)))
+    letters = _run(read_dead_letters(bootstrap, _dlq_topics(prefix, topic)))
     for d in letters:
         row = {"dlq": d.dlq_topic, "offset": d.offset, "consumer": d.consumer, "kind": d.kind, "reason": d.reason,
                "original": f"{d.original_topic}@{d.original_offset}", "failed_at": d.failed_at,
-               "value": d.value.decode(errors="replace")[:300], "original_size": d.original_size}
-        kept = f" (first {len(d.value)} of {d.original_size} bytes kept)" if d.truncated else ""
-        typer.echo(json.dumps(row) if as_json else
-                   f"{d.dlq_topic}@{d.offset}  [{d.kind}] {d.consumer}: {d.reason}{kept}\n    {row['value'][:160]}")
+               "value": d.value.decode(errors="replace")[:300]}
+        click.echo(json.dumps(row) if as_json else
+                   f"{d.dlq_topic}@{d.offset}  [{d.kind}] {d.consumer}: {d.reason}\n    {row['value'][:160]}")
     if not as_json:
-        typer.echo(f"{len(letters)} dead letter(s)")
+        click.echo(f"{len(letters)} dead letter(s)")
 
 
 @dlq_app.command("replay")
-def dlq_replay(
-    topic: Annotated[str, typer.Option(help="The topic whose DLQ to replay, e.g. teetime.events")],
-    offset: Annotated[list[int], typer.Option(help="Replay only these DLQ offsets (repeatable)")] = [],  # noqa: B006
-    all_: Annotated[bool, typer.Option("--all", help="Replay every dead letter of the topic")] = False,
-    bootstrap: Bootstrap = config.bootstrap(),
-    prefix: Prefix = "",
-) -> None:
+@click.option("--topic", required=True, help="The topic whose DLQ to replay, e.g. teetime.events")
+@click.option("--offset", type=int, multiple=True, help="Replay only these DLQ offsets (repeatable)")
+@click.option("--all", "all_", is_flag=True, help="Replay every dead letter of the topic")
+@bootstrap_option
+@prefix_option
+def dlq_replay(topic: str, offset: tuple[int, ...], all_: bool, bootstrap: str, prefix: str) -> None:
     """Republish dead letters to the topic they came from (consumers' inboxes still de-duplicate)."""
     from fairway_events.dlq import read_dead_letters, replay
     from fairway_events.kafka import make_producer
 
     if not offset and not all_:
-        raise typer.BadParameter("give --offset N (repeatable) or --all", param_hint="--offset")
+        raise click.BadParameter("give --offset N (repeatable) or --all", param_hint="--offset")
 
     async def go() -> int:
         letters = await read_dead_letters(bootstrap, _dlq_topics(prefix, topic))
@@ -173,7 +208,7 @@ def dlq_replay(
         finally:
             await p.stop()
 
-    typer.echo(f"replayed {asyncio.run(go())} dead letter(s)")
+    click.echo(f"replayed {_run(go())} dead letter(s)")
 
 
 @schemas_app.command("write")
@@ -182,7 +217,7 @@ def schemas_write() -> None:
     from fairway_events.schema_files import write_schemas
 
     written = write_schemas()
-    typer.echo("\n".join(written) or "no new event versions")
+    click.echo("\n".join(written) or "no new event versions")
 
 
 @schemas_app.command("check")
@@ -192,16 +227,16 @@ def schemas_check() -> None:
 
     missing, changed = diff()
     if missing or changed:
-        typer.echo(f"missing: {missing}\nchanged: {changed}", err=True)
-        raise typer.Exit(1)
-    typer.echo("all event schemas match")
+        click.echo(f"missing: {missing}\nchanged: {changed}", err=True)
+        raise SystemExit(1)
+    click.echo("all event schemas match")
 
 
 @platform_app.command("up")
-def platform_up(
-    members: Annotated[int, typer.Option(help="Members of the demo club")] = 300,
-    demo: Annotated[bool, typer.Option(help="Start the SCL/TeeTime/Messaging simulators with the demo club")] = True,
-) -> None:
+@click.option("--members", type=int, default=300, show_default=True, help="Members of the demo club")
+@click.option("--demo/--no-demo", default=True, show_default=True,
+              help="Start the SCL/TeeTime/Messaging simulators with the demo club")
+def platform_up(members: int, demo: bool) -> None:
     """Start PostgreSQL, the broker, MLflow, the eight services and the simulators; print the URLs."""
     from fairway_cli.platform import up
 
@@ -225,76 +260,72 @@ def platform_status() -> None:
 
 
 @app.command()
-def simulate(
-    tenant: Annotated[str, typer.Option(help="Tenant of the demo club")] = "demo",
-    members: Annotated[int, typer.Option(help="Members of the club")] = 300,
-    live: Annotated[bool, typer.Option(help="Keep producing live activity after the history")] = True,
-    bootstrap: Bootstrap = config.bootstrap(),
-    prefix: Prefix = "",
-) -> None:
+@click.option("--tenant", default="demo", show_default=True, help="Tenant of the demo club")
+@click.option("--members", type=int, default=300, show_default=True, help="Members of the club")
+@click.option("--live/--no-live", default=True, show_default=True,
+              help="Keep producing live activity after the history")
+@bootstrap_option
+@prefix_option
+def simulate(tenant: str, members: int, live: bool, bootstrap: str, prefix: str) -> None:
     """Run the SCL, TeeTime and Messaging simulators for a demo club (foreground)."""
     from fairway_cli.simulators import run_simulators
 
-    asyncio.run(run_simulators(bootstrap=bootstrap, prefix=prefix, tenant=tenant, members=members, live=live,
-                               state_dir=config.run_dir() / "sim"))
+    _run(run_simulators(bootstrap=bootstrap, prefix=prefix, tenant=tenant, members=members, live=live,
+                        state_dir=config.run_dir() / "sim"))
 
 
 @replay_app.command("transactions")
-def replay_transactions(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV: customer_id,date,quantity,amount")],
-    tenant: Annotated[str, typer.Option(help="Tenant the history belongs to")],
-    source: Annotated[str, typer.Option(help="Upstream system the purchases come from")] = "teetime",
-    wait: Annotated[bool, typer.Option(help="Return only when ml-scoring processed every event")] = False,
-    bootstrap: Bootstrap = config.bootstrap(),
-    prefix: Prefix = "",
-) -> None:
-    """Replay a purchase history as upstream purchase events with their historic dates."""
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--tenant", required=True, help="Tenant the history belongs to")
+@click.option("--source", default="teetime", show_default=True, help="Upstream system the purchases come from")
+@click.option("--wait/--no-wait", default=False, show_default=True,
+              help="Return only when ml-scoring processed every event")
+@bootstrap_option
+@prefix_option
+def replay_transactions(file: Path, tenant: str, source: str, wait: bool, bootstrap: str, prefix: str) -> None:
+    """Replay a purchase history (CSV: customer_id,date,quantity,amount) as upstream purchase events with their
+    historic dates."""
     from dataclasses import asdict
 
     from fairway_ml_scoring.replay import replay_transactions as run
 
-    result = asyncio.run(run(file, tenant, bootstrap, prefix, source=source, wait=wait))
-    typer.echo(json.dumps(asdict(result), default=str, indent=2))
-
-
-if __name__ == "__main__":
-    app()
+    result = _run(run(file, tenant, bootstrap, prefix, source=source, wait=wait))
+    click.echo(json.dumps(asdict(result), default=str, indent=2))
 
 
 @app.command()
-def migrate(
-    service: Annotated[list[str], typer.Option(help="Service(s) to migrate, or 'all'")],
-) -> None:
+@click.option("--service", multiple=True, required=True, help="Service(s) to migrate, or 'all'")
+def migrate(service: tuple[str, ...]) -> None:
     """Run services' database migrations as their own step (before a rollout; services can then start with
     FAIRWAY_MIGRATE_ON_START=false)."""
     from fairway_cli.deploy import SERVICE_NAMES
     from fairway_cli.deploy import migrate as run_migrations
 
-    names = list(SERVICE_NAMES) if service == ["all"] else service
+    names = list(SERVICE_NAMES) if list(service) == ["all"] else list(service)
     unknown = [s for s in names if s not in SERVICE_NAMES]
     if unknown:
-        raise typer.BadParameter(f"unknown service(s) {unknown}; known: {', '.join(SERVICE_NAMES)}",
+        raise click.BadParameter(f"unknown service(s) {unknown}; known: {', '.join(SERVICE_NAMES)}",
                                  param_hint="--service")
-    raise typer.Exit(run_migrations(names))
+    raise SystemExit(run_migrations(names))
 
 
 @k8s_app.command("topics")
-def k8s_topics(
-    cluster: Annotated[str, typer.Option(help="Strimzi Kafka cluster name")] = "fairway",
-    replicas: Annotated[int, typer.Option(min=1, help="Replicas per partition")] = 3,
-    prefix: Prefix = "",
-) -> None:
+@click.option("--cluster", default="fairway", show_default=True, help="Strimzi Kafka cluster name")
+@click.option("--replicas", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Replicas per partition")
+@prefix_option
+def k8s_topics(cluster: str, replicas: int, prefix: str) -> None:
     """Print a Strimzi KafkaTopic for every catalogue topic and its dead-letter topic."""
     from fairway_cli.deploy import kafka_topics, render_yaml
 
-    typer.echo(render_yaml(kafka_topics(cluster, replicas, prefix),
+    click.echo(render_yaml(kafka_topics(cluster, replicas, prefix),
                            "Generated by `fairway k8s topics` from the topic catalogue: do not edit."), nl=False)
 
 
 @k8s_app.command("services")
-def k8s_services(
-    out: Annotated[Path, typer.Option(help="Folder for one file per service")] = Path("deploy/k8s/base/services"),
-) -> None:
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("deploy/k8s/base/services"),
+              show_default=True, help="Folder for one file per service")
+def k8s_services(out: Path) -> None:
     """Write each service's Kubernetes objects (and the KEDA lag-scaling component) from one template."""
     from fairway_cli.deploy import SERVICE_NAMES, lag_scaled_objects, render_yaml, service_objects
 
@@ -305,4 +336,8 @@ def k8s_services(
     keda = out.parent.parent / "components" / "keda-lag-scaling"
     keda.mkdir(parents=True, exist_ok=True)
     (keda / "scaledobjects.yaml").write_text(render_yaml(lag_scaled_objects(), header))
-    typer.echo(f"wrote {len(SERVICE_NAMES)} service files to {out}")
+    click.echo(f"wrote {len(SERVICE_NAMES)} service files to {out}")
+
+
+if __name__ == "__main__":
+    app()
