@@ -280,10 +280,10 @@ async def test_churn_model_lifecycle(ml_settings) -> None:
         batch = await score_all(sessions, ctx, "club-a")
         assert batch.members == 160 and batch.announced == 0  # provisional subjects are scored, not announced
         async with sessions() as s, s.begin():
-            rows = await ScoreRepository(s).recent_features("club-a", now - timedelta(days=1))
+            rows = await ScoreRepository.for_tenant(s, "club-a").recent_features(now - timedelta(days=1))
             assert len(rows) == 160
             shifted = [{**r, "days_since_last_activity": r["days_since_last_activity"] + 200} for r in rows]
-            await ScoreRepository(s).upsert(
+            await ScoreRepository.for_tenant(s, "club-a").upsert(
                 [
                     {
                         "tenant_id": "club-a",

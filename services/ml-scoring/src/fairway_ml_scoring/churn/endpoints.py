@@ -43,8 +43,8 @@ async def at_risk(
 ) -> dict[str, Any]:
     """Members by current churn risk (riskiest first), from the latest scores."""
     levels = riskLevel or ["HIGH", "CRITICAL"]
-    rows = await ScoreRepository(session).at_risk(
-        principal.tenant_id, levels, limit if daysUntilChurn is None else 1000
+    rows = await ScoreRepository.for_tenant(session, principal.tenant_id).at_risk(
+        levels, limit if daysUntilChurn is None else 1000
     )
     horizon = ctx.settings.churn_horizon_days
     out = []

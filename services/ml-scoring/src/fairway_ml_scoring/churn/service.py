@@ -95,8 +95,8 @@ async def tenant_baseline(session: AsyncSession, ctx: MlContext, tenant_id: str)
     hit = ctx.baselines.get(tenant_id)
     if hit and time.monotonic() - hit[0] < _BASELINE_TTL:
         return hit[1]
-    rows = await ScoreRepository(session).recent_features(
-        tenant_id, ctx.now() - timedelta(days=30), limit=5000
+    rows = await ScoreRepository.for_tenant(session, tenant_id).recent_features(
+        ctx.now() - timedelta(days=30), limit=5000
     )
     frame = pd.DataFrame([r for r in rows if r])
     baseline = None
@@ -329,15 +329,15 @@ async def record_actual(
     churned: bool,
     churn_date: date | None,
 ) -> dict[str, Any]:
-    preds = PredictionRepository(session)
-    row = await preds.get(tenant_id, prediction_id)
+    preds = PredictionRepository.for_tenant(session, tenant_id)
+    row = await preds.get(prediction_id)
     if row is None:
         raise NotFound(f"no prediction {prediction_id!r} in this club")
     threshold = ctx.settings.decision_threshold
     was_accurate = (row.churn_probability >= threshold) == churned
-    await preds.record_outcome(tenant_id, prediction_id, churned, churn_date, was_accurate, ctx.now())
+    await preds.record_outcome(prediction_id, churned, churn_date, was_accurate, ctx.now())
     await check_degradation(session, ctx, tenant_id, row.model_version)
-    row = await preds.get(tenant_id, prediction_id)
+    row = await preds.get(prediction_id)
     return document_from_row(row)
 
 
@@ -368,7 +368,7 @@ async def check_degradation(
     s = ctx.settings
     rows = [
         r
-        for r in await PredictionRepository(session).outcomes(tenant_id, MODEL)
+        for r in await PredictionRepository.for_tenant(session, tenant_id).outcomes(MODEL)
         if r.model_version == version_label
     ]
     if len(rows) < s.degradation_min_outcomes:
@@ -381,8 +381,8 @@ async def check_degradation(
     if auc is None or np.isnan(expected):
         return
     threshold = expected - s.degradation_tolerance
-    if auc < threshold and await AlertRepository(session).raise_once(
-        tenant_id, "performance_degraded", version_label, auc, ctx.now(), 86400
+    if auc < threshold and await AlertRepository.for_tenant(session, tenant_id).raise_once(
+        "performance_degraded", version_label, auc, ctx.now(), 86400
     ):
         payload = ModelPerformanceDegraded(
             modelName=MODEL, version=version, metric="auc", value=float(auc), threshold=float(threshold)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from fairway_ml_scoring.churn.batching import Coalescer
-from fairway_ml_scoring.scoring.repository import PredictionRepository
+from fairway_ml_scoring.scoring.repository import PredictionBatch
 
 Key = tuple[str, str, datetime]  # tenant, member, now
 
@@ -36,7 +36,7 @@ class PredictionWriter:
 
     async def _insert(self, rows: list[dict[str, Any]]) -> list[None]:
         async with self.engine.connect() as conn:
-            await PredictionRepository(conn).add_many(rows)
+            await PredictionBatch(conn).add_many(rows)
         return [None] * len(rows)
 
 
@@ -53,7 +53,7 @@ class StoredPredictions:
 
     async def _read(self, keys: list[Key]) -> list[Any]:
         async with self.engine.connect() as conn:
-            rows = await PredictionRepository(conn).latest_valid_many(
+            rows = await PredictionBatch(conn).latest_valid_many(
                 [(t, s) for t, s, _ in keys], min(now for _, _, now in keys)
             )
         latest = {(r.tenant_id, r.subject_id): r for r in rows}

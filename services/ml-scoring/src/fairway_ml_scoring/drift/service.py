@@ -30,7 +30,7 @@ async def drift_for(session: AsyncSession, ctx: MlContext, tenant_id: str) -> li
     if not ref:
         return []
     since = ctx.now() - timedelta(days=ctx.settings.drift_window_days)
-    rows = await ScoreRepository(session).recent_features(tenant_id, since)
+    rows = await ScoreRepository.for_tenant(session, tenant_id).recent_features(since)
     current = pd.DataFrame([r for r in rows if r])
     if len(current) < MIN_SAMPLE:
         return []
@@ -40,14 +40,13 @@ async def drift_for(session: AsyncSession, ctx: MlContext, tenant_id: str) -> li
 async def check_drift(session: AsyncSession, ctx: MlContext, tenant_id: str) -> list[dict[str, Any]]:
     report = await drift_for(session, ctx, tenant_id)
     champion = ctx.churn_models.get(tenant_id) if ctx.churn_models else None
-    alerts = AlertRepository(session)
+    alerts = AlertRepository.for_tenant(session, tenant_id)
     threshold = ctx.settings.drift_psi_threshold
     events = []
     for row in report:
         if not row["drifted"] or champion is None:
             continue
         if await alerts.raise_once(
-            tenant_id,
             "feature_drift",
             f"churn-v{champion.version}:{row['feature']}",
             row["psi"],

@@ -182,7 +182,7 @@ class _Batch:
             touched = self.touched[tenant_id] - gone
             if gone:
                 gone_list = sorted(gone)
-                await ScoreRepository(self.session).delete(tenant_id, gone_list)
+                await ScoreRepository.for_tenant(self.session, tenant_id).delete(gone_list)
                 await drop_subjects(self.session, tenant_id, gone_list)
                 self.ctx.after_commit(
                     self.session, lambda t=tenant_id, g=gone_list: self.ctx.fs.erase(t, g, now)

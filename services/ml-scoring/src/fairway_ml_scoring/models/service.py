@@ -339,9 +339,9 @@ async def performance(session: AsyncSession, ctx: MlContext, tenant_id: str, mod
     cache = _cache(ctx, model)
     slot = await asyncio.to_thread(cache.ensure, tenant_id)
     versions = await asyncio.to_thread(ctx.reg.versions, tenant_id, model, True)
-    preds = PredictionRepository(session)
+    preds = PredictionRepository.for_tenant(session, tenant_id)
     live = (
-        live_metrics(await preds.outcomes(tenant_id, model), ctx.settings.decision_threshold)
+        live_metrics(await preds.outcomes(model), ctx.settings.decision_threshold)
         if model == "churn"
         else {}
     )
@@ -352,7 +352,7 @@ async def performance(session: AsyncSession, ctx: MlContext, tenant_id: str, mod
             "predictions": int(r.n),
             "meanProbability": round(float(r.mean_probability), 4),
         }
-        for r in await preds.counts_by_version(tenant_id, model, ctx.now() - timedelta(days=30))
+        for r in await preds.counts_by_version(model, ctx.now() - timedelta(days=30))
     ]
     drift = await drift_for(session, ctx, tenant_id) if model == "churn" else []
     return {

@@ -10,19 +10,19 @@ from sqlalchemy import Float, and_, bindparam, delete, exists, func, select, tup
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from fairway_chassis import RepositoryBase
 from fairway_ml_scoring.db import ml_alerts, ml_churn_predictions, ml_events, ml_scores
 
 
-class ScoreRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class ScoreRepository(RepositoryBase):
+    """Current scores of one tenant's members."""
 
-    async def get_many(self, tenant_id: str, subjects: Sequence[str]) -> dict[str, Any]:
+    async def get_many(self, subjects: Sequence[str]) -> dict[str, Any]:
         if not subjects:
             return {}
         rows = await self.session.execute(
             select(ml_scores).where(
-                ml_scores.c.tenant_id == tenant_id, ml_scores.c.subject_id.in_(list(subjects))
+                self.owns(ml_scores), ml_scores.c.subject_id.in_(list(subjects))
             )
         )
         return {r.subject_id: r for r in rows}
@@ -30,7 +30,7 @@ class ScoreRepository:
     async def upsert(self, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        stmt = insert(ml_scores).values(rows)
+        stmt = insert(ml_scores).values([self.row(**r) for r in rows])
         cols = (
             "engagement_score",
             "churn_probability",
@@ -46,31 +46,31 @@ class ScoreRepository:
             )
         )
 
-    async def delete(self, tenant_id: str, subjects: Sequence[str]) -> None:
+    async def delete(self, subjects: Sequence[str]) -> None:
         if subjects:
             await self.session.execute(
                 delete(ml_scores).where(
-                    ml_scores.c.tenant_id == tenant_id, ml_scores.c.subject_id.in_(list(subjects))
+                    self.owns(ml_scores), ml_scores.c.subject_id.in_(list(subjects))
                 )
             )
 
     async def recent_features(
-        self, tenant_id: str, since: datetime, limit: int = 50_000
+        self, since: datetime, limit: int = 50_000
     ) -> list[dict[str, float]]:
         rows = await self.session.execute(
             select(ml_scores.c.features)
-            .where(ml_scores.c.tenant_id == tenant_id, ml_scores.c.scored_at >= since)
+            .where(self.owns(ml_scores), ml_scores.c.scored_at >= since)
             .limit(limit)
         )
         return [r.features for r in rows]
 
-    async def at_risk(self, tenant_id: str, levels: Sequence[str], limit: int) -> list[Any]:
+    async def at_risk(self, levels: Sequence[str], limit: int) -> list[Any]:
         """Current scores at the given risk levels, riskiest first, with the latest stored prediction if any."""
         latest = (
             select(
                 ml_churn_predictions.c.subject_id, func.max(ml_churn_predictions.c.predicted_at).label("at")
             )
-            .where(ml_churn_predictions.c.tenant_id == tenant_id)
+            .where(self.owns(ml_churn_predictions))
             .group_by(ml_churn_predictions.c.subject_id)
             .subquery()
         )
@@ -88,13 +88,13 @@ class ScoreRepository:
                 ml_scores.outerjoin(latest, latest.c.subject_id == ml_scores.c.subject_id).outerjoin(
                     pred,
                     and_(
-                        pred.c.tenant_id == tenant_id,
+                        self.owns(pred),
                         pred.c.subject_id == latest.c.subject_id,
                         pred.c.predicted_at == latest.c.at,
                     ),
                 )
             )
-            .where(ml_scores.c.tenant_id == tenant_id, ml_scores.c.risk_level.in_(list(levels)))
+            .where(self.owns(ml_scores), ml_scores.c.risk_level.in_(list(levels)))
             .order_by(ml_scores.c.churn_probability.desc(), ml_scores.c.subject_id)
             .limit(limit)
         )
@@ -129,24 +129,17 @@ _LATEST_VALID = (
 )
 
 
-class PredictionRepository:
+class PredictionBatch:
+    """The serving path's prediction SQL: a coalesced batch holds many tenants' requests, so rows carry their
+    tenant and reads match each (tenant, member) pair."""
+
     def __init__(self, session: AsyncSession | AsyncConnection) -> None:
         self.session = session
-
-    async def add(self, row: dict[str, Any]) -> None:
-        await self.session.execute(insert(ml_churn_predictions).values(row))
 
     async def add_many(self, rows: list[dict[str, Any]]) -> None:
         """One statement for many rows (asyncpg executemany / insertmanyvalues)."""
         if rows:
             await self.session.execute(insert(ml_churn_predictions), rows)
-
-    async def get(self, tenant_id: str, prediction_id: str) -> Any:
-        return (
-            await self.session.execute(
-                select(*_DOCUMENT_COLUMNS).where(_P.c.tenant_id == tenant_id, _P.c.id == prediction_id)
-            )
-        ).first()
 
     async def latest_valid_many(self, keys: list[tuple[str, str]], now: datetime) -> list[Any]:
         """The latest prediction still valid at `now` of each (tenant, member), with `changed_since`: whether
@@ -155,13 +148,26 @@ class PredictionRepository:
             await self.session.execute(_LATEST_VALID, {"keys": list(dict.fromkeys(keys)), "now": now})
         )
 
-    async def latest_valid(self, tenant_id: str, subject: str, now: datetime) -> Any:
-        rows = await self.latest_valid_many([(tenant_id, subject)], now)
+
+class PredictionRepository(RepositoryBase):
+    """Stored churn predictions of one tenant."""
+
+    async def add_many(self, rows: list[dict[str, Any]]) -> None:
+        await PredictionBatch(self.session).add_many([self.row(**r) for r in rows])
+
+    async def get(self, prediction_id: str) -> Any:
+        return (
+            await self.session.execute(
+                select(*_DOCUMENT_COLUMNS).where(self.owns(_P), _P.c.id == prediction_id)
+            )
+        ).first()
+
+    async def latest_valid(self, subject: str, now: datetime) -> Any:
+        rows = await PredictionBatch(self.session).latest_valid_many([(self.tenant_id, subject)], now)
         return rows[0] if rows else None
 
     async def record_outcome(
         self,
-        tenant_id: str,
         prediction_id: str,
         churned: bool,
         churn_date: date | None,
@@ -170,7 +176,7 @@ class PredictionRepository:
     ) -> None:
         await self.session.execute(
             update(ml_churn_predictions)
-            .where(ml_churn_predictions.c.tenant_id == tenant_id, ml_churn_predictions.c.id == prediction_id)
+            .where(self.owns(ml_churn_predictions), ml_churn_predictions.c.id == prediction_id)
             .values(
                 actual_churned=churned,
                 actual_churn_date=churn_date,
@@ -179,7 +185,7 @@ class PredictionRepository:
             )
         )
 
-    async def outcomes(self, tenant_id: str, model_name: str) -> list[Any]:
+    async def outcomes(self, model_name: str) -> list[Any]:
         """Predictions with a recorded outcome, per model version: what live accuracy is measured on."""
         return list(
             await self.session.execute(
@@ -189,14 +195,14 @@ class PredictionRepository:
                     ml_churn_predictions.c.actual_churned,
                     ml_churn_predictions.c.variant,
                 ).where(
-                    ml_churn_predictions.c.tenant_id == tenant_id,
+                    self.owns(ml_churn_predictions),
                     ml_churn_predictions.c.model_name == model_name,
                     ml_churn_predictions.c.actual_churned.is_not(None),
                 )
             )
         )
 
-    async def counts_by_version(self, tenant_id: str, model_name: str, since: datetime) -> list[Any]:
+    async def counts_by_version(self, model_name: str, since: datetime) -> list[Any]:
         return list(
             await self.session.execute(
                 select(
@@ -206,7 +212,7 @@ class PredictionRepository:
                     func.avg(ml_churn_predictions.c.churn_probability).label("mean_probability"),
                 )
                 .where(
-                    ml_churn_predictions.c.tenant_id == tenant_id,
+                    self.owns(ml_churn_predictions),
                     ml_churn_predictions.c.model_name == model_name,
                     ml_churn_predictions.c.predicted_at >= since,
                 )
@@ -215,19 +221,18 @@ class PredictionRepository:
         )
 
 
-class AlertRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class AlertRepository(RepositoryBase):
+    """Alerts raised for one tenant."""
 
     async def raise_once(
-        self, tenant_id: str, kind: str, subject: str, value: float, now: datetime, every_seconds: float
+        self, kind: str, subject: str, value: float, now: datetime, every_seconds: float
     ) -> bool:
         """True if this alert should be announced now (not raised for this subject within the period)."""
         row = (
             await self.session.execute(
                 select(ml_alerts.c.raised_at)
                 .where(
-                    ml_alerts.c.tenant_id == tenant_id,
+                    self.owns(ml_alerts),
                     ml_alerts.c.kind == kind,
                     ml_alerts.c.subject == subject,
                 )
@@ -237,7 +242,7 @@ class AlertRepository:
         if row is not None and (now - row.raised_at).total_seconds() < every_seconds:
             return False
         stmt = insert(ml_alerts).values(
-            tenant_id=tenant_id, kind=kind, subject=subject, value=value, raised_at=now
+            tenant_id=self.tenant_id, kind=kind, subject=subject, value=value, raised_at=now
         )
         await self.session.execute(
             stmt.on_conflict_do_update(

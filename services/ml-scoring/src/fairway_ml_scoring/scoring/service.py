@@ -122,8 +122,8 @@ async def apply_scores(
     levels = risk_levels(p, s.risk_thresholds)
     engagement = features["engagement_score"].to_numpy()
     clv = clv_predictions(ctx, tenant_id, log_, subjects, features, now)
-    scores = ScoreRepository(session)
-    previous = await scores.get_many(tenant_id, subjects)
+    scores = ScoreRepository.for_tenant(session, tenant_id)
+    previous = await scores.get_many(subjects)
     announce = await _profiles(session, tenant_id, subjects)
     version = choice.version_label
     values = features[list(FEATURE_NAMES)].round(6).to_dict("records")
@@ -181,7 +181,7 @@ async def apply_scores(
             ctx,
             [PredictionInput(tenant_id, subjects[i], matrix[i], choice, baseline, now) for i in high_risk],
         )
-        await PredictionRepository(session).add_many([row for _, row in documents])
+        await PredictionRepository.for_tenant(session, tenant_id).add_many([row for _, row in documents])
         for i, (doc, row) in zip(high_risk, documents, strict=True):
             payload = ChurnHighRiskDetected(
                 profileId=subjects[i],
