@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from fairway_chassis import ServiceSettings
 
@@ -21,7 +21,7 @@ class Settings(ServiceSettings):
 
     # Token encryption (AES-256-GCM). "kid:base64-of-32-bytes", newest first: the first key encrypts, every key
     # decrypts; a ciphertext under an older key is re-encrypted under the first when next read.
-    token_keys: list[str] = Field(default_factory=list)
+    token_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)  # env: comma-separated
     # HMAC key of the OAuth `state` parameter.
     state_secret: str | None = None
     state_ttl_seconds: int = Field(default=600, ge=10, le=3600)
