@@ -39,6 +39,11 @@ class SegmentParseResult(BaseModel):
     # Added by the gateway (optional for readers): why a fallback answered, and what a reviewer should check.
     fallbackReason: str | None = None
     warnings: list[str] = Field(default_factory=list)
+    # The criteria read back in plain language (whoever wrote them), and what of the query was not understood:
+    # a `partial` answer holds only what was understood and must be checked before it is saved.
+    reading: str = ""
+    partial: bool = False
+    unparsed: list[str] = Field(default_factory=list)
 
 
 # -- content.generate -------------------------------------------------------------------------------------

@@ -47,11 +47,17 @@ def test_other_phrasings() -> None:
     ]
 
 
-def test_an_or_between_conditions_is_flagged_and_nonsense_gives_no_rules() -> None:
+def test_an_or_between_conditions_is_understood_and_nonsense_gives_no_rules() -> None:
     p = RuleParser(STANDARD_CATALOGUE)
-    assert p.parse("Gold members at risk or inactive").warnings
+    either = p.parse("Gold members at risk or inactive")
+    assert not either.partial
+    assert either.criteria.dump()["rules"] == [
+        {"field": "membershipTier", "operator": "eq", "value": "Gold"},
+        {"combinator": "OR", "not": False, "rules": [
+            {"field": "churnRiskScore", "operator": "gte", "value": 70},
+            {"field": "activityCount30d", "operator": "eq", "value": 0}]}]
     nothing = p.parse("the quick brown fox")
-    assert nothing.criteria.rules == [] and nothing.warnings
+    assert nothing.criteria.rules == [] and nothing.warnings and nothing.partial
     assert "did not recognise" in nothing.interpretation
 
 

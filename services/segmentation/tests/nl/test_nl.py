@@ -99,6 +99,9 @@ class FakeGateway:
                     "assumptions": parsed.assumptions,
                     "fallbackReason": "OFFLINE",
                     "warnings": ["The AI provider is offline.", *parsed.warnings],
+                    "reading": parsed.reading,
+                    "partial": parsed.partial,
+                    "unparsed": parsed.unparsed,
                 }
             return out
 
@@ -205,6 +208,8 @@ async def test_spec_examples_in_both_modes_and_a_misbehaving_gateway(
                     assert any("rule-based parser" in s for s in out["suggestions"])
                 assert out["estimatedSize"] == len(EXPECTED[query]), (mode, query, out)
                 assert out["interpretation"] and isinstance(out["assumptions"], list)
+                # read back in plain language whoever wrote the criteria; the spec's examples are understood whole
+                assert out["reading"].startswith("Members ") and out["partial"] is False and out["unparsed"] == []
                 spec_group = Group.model_validate({"rules": rules})
                 for pid in ("g1", "h1", "e4", "c2"):  # both answers mean the same at this moment
                     assert evaluate(group, _profile(pid), now=NOW) == evaluate(

@@ -23,6 +23,7 @@ from fairway_schemas.criteria import (
     Group,
     validate_criteria,
 )
+from fairway_schemas.criteria_text import describe
 
 
 class SegmentAnswer(BaseModel):
@@ -116,11 +117,15 @@ class SegmentParse(Operation):
 
     def result(self, ctx: Context, output: BaseModel) -> dict[str, Any]:
         assert isinstance(output, SegmentAnswer)
+        # The model's own interpretation is its word; the reading is ours, from the criteria it produced.
         return {
             "criteria": output.criteria.dump(),
             "interpretation": output.interpretation,
             "assumptions": output.assumptions,
             "warnings": list(ctx.warnings),
+            "reading": describe(output.criteria, ctx.state["catalogue"]),
+            "partial": False,
+            "unparsed": [],
         }
 
     def fallback(self, ctx: Context) -> dict[str, Any]:
@@ -131,6 +136,9 @@ class SegmentParse(Operation):
             "interpretation": parsed.interpretation,
             "assumptions": parsed.assumptions,
             "warnings": [*ctx.warnings, *parsed.warnings],
+            "reading": parsed.reading,
+            "partial": parsed.partial,
+            "unparsed": parsed.unparsed,
         }
 
     def input_summary(self, ctx: Context) -> dict[str, Any]:
@@ -149,12 +157,15 @@ class SegmentParse(Operation):
             "criteria": body["criteria"],
             "interpretation": body["interpretation"][:500],
             "assumptions": body["assumptions"][:20],
+            "partial": body.get("partial", False),
         }
 
     def confidence(self, body: dict[str, Any]) -> float | None:
         # Fewer assumptions, more trust: a plain heuristic the quality dashboard can trend.
         if not body["criteria"].get("rules"):
             return 0.0
+        if body.get("partial"):
+            return 0.2
         return round(max(0.2, 1.0 - 0.15 * len(body["assumptions"])), 2)
 
 

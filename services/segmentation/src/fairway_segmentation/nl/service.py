@@ -15,6 +15,7 @@ from fairway_schemas.ai import AI_REQUEST_TOPIC, SegmentParseRequest, SegmentPar
 from fairway_schemas.criteria import check_criteria
 from fairway_schemas.criteria_eval import fields_used, time_sensitivity
 from fairway_schemas.criteria_sql import compile_criteria
+from fairway_schemas.criteria_text import describe
 from fairway_segmentation.errors import BadGateway, GatewayTimeout
 from fairway_segmentation.readmodel.fields import CATALOGUE, COLUMNS
 from fairway_segmentation.readmodel.repository import ProfileRepository
@@ -39,6 +40,9 @@ class NlOut(BaseModel):
     source: Literal["LLM", "CACHE", "FALLBACK"]
     decisionId: str | None = None
     model: str | None = None
+    reading: str = Field(description="the criteria in plain language")
+    partial: bool = Field(description="only part of the query was understood: check `unparsed` before saving")
+    unparsed: list[str] = Field(description="the parts of the query that were not understood, with why")
 
 
 async def ask_gateway(
@@ -96,6 +100,11 @@ async def build(
             f"the AI gateway's answer does not fit segment.parse: {exc.errors()[0]['msg']}"
         ) from None
 
+    if not group.rules:
+        # Never an answer: a segment without rules is the whole club.
+        raise Unprocessable("nothing in the query could be read as a condition"
+                            + (f" (not understood: {'; '.join(result.unparsed)})" if result.unparsed else "")
+                            + "; rephrase it or build the rules in the editor", field="query")
     profiles = ProfileRepository.for_tenant(session, tenant_id)
     size = await profiles.count(compile_criteria(group, COLUMNS, now=now, catalogue=CATALOGUE))
     empty = await profiles.fields_without_data(sorted(fields_used(group)))
@@ -123,6 +132,9 @@ async def build(
         source=result.source,
         decisionId=result.decisionId,
         model=result.model,
+        reading=result.reading or describe(group, CATALOGUE),
+        partial=result.partial,
+        unparsed=result.unparsed,
     )
 
 

@@ -1,0 +1,1 @@
+"""The deterministic natural-language segment parser (segment.parse's fallback)."""
