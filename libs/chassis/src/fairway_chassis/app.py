@@ -21,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from fairway_chassis.auth import TokenVerifier
 from fairway_chassis.db import ensure_database, make_engine, make_sessionmaker, migrate
-from fairway_chassis.errors import install_error_handlers
+from fairway_chassis.errors import document_errors, install_error_handlers
 from fairway_chassis.gc_tuning import tune_gc
+from fairway_chassis.guard import ErrorGuard, RequestGuard
 from fairway_chassis.jobs import JobRegistry, Jobs
 from fairway_chassis.logging import configure_logging
 from fairway_chassis.observability import TracingMiddleware, configure_tracing, metrics_endpoint
@@ -196,6 +197,10 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
     app.state.runtime = runtime
     app.state.migrations_dir = defn.migrations_dir
     install_error_handlers(app)
+    # Outermost last: tracing sees every answer, including the guards' 4xx and ErrorGuard's 500.
+    app.add_middleware(RequestGuard, router=app.router, max_body_bytes=s.max_body_bytes,
+                       max_json_depth=s.max_json_depth)
+    app.add_middleware(ErrorGuard)
     app.add_middleware(TracingMiddleware, service=defn.name)
     metrics_endpoint(app)
 
@@ -233,6 +238,7 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
 
     for router in defn.routers:
         app.include_router(router)
+    document_errors(app)
     return app
 
 

@@ -144,6 +144,72 @@ def _render(exc: FairwayError) -> JSONResponse:
                         headers=headers)
 
 
+def document_errors(app: FastAPI) -> None:
+    """Document on every API operation the errors the chassis itself may answer with, with the real body: 401
+    and 403 where the route checks a token and roles, 422 everywhere (the request guard refuses a NUL in any
+    query or path value), 413 where a body may be sent. Routes add what only they answer (404, 409, ...).
+
+    Done on the generated document rather than on the routes: FastAPI builds included routes lazily."""
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    from fairway_chassis.auth import current_principal
+
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        doc = generate()
+        if doc.get("x-fairway-errors"):
+            return doc  # FastAPI caches the document; it is already complete
+        for rc in iter_route_contexts(app.routes):
+            route = rc.original_route
+            if not isinstance(route, APIRoute) or not rc.include_in_schema:
+                continue
+            calls = {d.call for d in _dependencies(route.dependant)}
+            statuses = [422]
+            if current_principal in calls:
+                statuses.append(401)
+            if any(getattr(c, "checks_roles", False) for c in calls):
+                statuses.append(403)
+            for method in rc.methods or ():
+                operation = doc["paths"].get(rc.path_format, {}).get(method.lower())
+                if operation is None:
+                    continue
+                extra = [413] if method not in ("GET", "HEAD", "OPTIONS", "DELETE") else []
+                for status in (*statuses, *extra):
+                    operation["responses"].setdefault(str(status), _reference(status))
+                # FastAPI's default 422 describes a body this API never sends
+                if "HTTPValidationError" in str(operation["responses"]["422"]):
+                    operation["responses"]["422"] = _reference(422)
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        for model in (FieldError, ErrorBody, ValidationErrorBody):
+            schemas.update(model.model_json_schema(ref_template="#/components/schemas/{model}").pop("$defs", {}))
+            schemas[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for unused in ("HTTPValidationError", "ValidationError"):
+            if unused in schemas and unused not in _refs(doc["paths"]):
+                del schemas[unused]
+        doc["x-fairway-errors"] = True
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _reference(status: int) -> dict[str, Any]:
+    model = ValidationErrorBody if status == 422 else ErrorBody
+    return {"description": _DESCRIPTIONS[status],
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}
+
+
+def _refs(node: Any) -> set[str]:
+    text = str(node)
+    return {name for name in ("HTTPValidationError", "ValidationError") if f"schemas/{name}'" in text}
+
+
+def _dependencies(dependant: Any) -> Iterable[Any]:
+    for d in dependant.dependencies:
+        yield d
+        yield from _dependencies(d)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(FairwayError)
     async def _fairway(_: Request, exc: FairwayError) -> JSONResponse:
@@ -159,8 +225,4 @@ def install_error_handlers(app: FastAPI) -> None:
         name = {404: "NotFound", 405: "MethodNotAllowed", 401: "Unauthorized", 403: "Forbidden"}.get(
             exc.status_code, "HTTPError")
         return JSONResponse({"error": name, "detail": exc.detail}, status_code=exc.status_code)
-
-    @app.exception_handler(Exception)
-    async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", error=repr(exc))
-        return JSONResponse({"error": "InternalError", "detail": "internal error"}, status_code=500)
+    # Anything else is answered by guard.ErrorGuard: one log line, a 500 and `Connection: close`.

@@ -37,6 +37,9 @@ class ServiceSettings(BaseSettings):
     jwt_algorithm: str = "HS256"
     jwks_url: str | None = None
     jwt_audience: str | None = None
+    # Hostile input stops at the door (fairway_chassis.guard): larger bodies are a 413, deeper JSON a 422.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_json_depth: int = Field(default=32, ge=4, le=200)
     log_level: str = "INFO"
     log_json: bool = True
     tenants: list[str] | None = None  # when set, events of other tenants are dead-lettered

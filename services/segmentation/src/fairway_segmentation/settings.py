@@ -11,6 +11,9 @@ class Settings(ServiceSettings):
     service_name: ClassVar[str] = "segmentation"
     default_port: ClassVar[int] = 8003
 
+    # Static members arrive as CSV files of up to 10 MB (segments.service.MAX_CSV_BYTES), so bodies may be larger
+    # here than the chassis' default; beyond this the request guard answers 413 before reading further.
+    max_body_bytes: int = Field(default=11 * 1024 * 1024, ge=1024)
     # How long POST /segments/nl waits for the AI gateway's segment.parse before answering 504.
     ai_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
     # The maintenance loop: how often it wakes, how often segments with relative dates on timestamps are
