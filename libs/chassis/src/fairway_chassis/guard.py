@@ -6,7 +6,7 @@ recursive JSON decoder:
 - a body larger than `max_body_bytes`: 413;
 - a NUL in a query or path value: 422 naming the parameter;
 - a JSON body that is not UTF-8, nests deeper than `max_json_depth`, or holds a string (or key) with a NUL or a
-  lone surrogate: 422 naming the body path (`body.tags.0`).
+  lone surrogate: 422 naming the body path (`body.tags.0`); a text/* body with a NUL byte: 422 naming the body.
 The fast path (every ordinary request) is a few C-speed scans of the bytes; only a suspicious body is walked.
 
 `ErrorGuard` answers an exception that escapes an endpoint: one log line with the traceback (not two), a 500 with
@@ -139,10 +139,11 @@ class RequestGuard:
                 await self.app(scope, receive, send)
                 return
             body = await self._read_body(headers, receive)
-            if body and is_json(headers.get(b"content-type", b"").decode("latin-1")):
+            content_type = headers.get(b"content-type", b"").decode("latin-1")
+            if body and is_json(content_type):
                 check_json_body(body, self.max_json_depth)
-            elif b"\x00" in body:
-                raise Refused(422, "ValidationError", _field("body", "must not contain NUL bytes"))
+            elif b"\x00" in body and content_type.lower().startswith("text/"):  # binary uploads may hold NULs
+                raise Refused(422, "ValidationError", _field("body", "text must not contain NUL bytes"))
         except Refused as r:
             await _send_json(send, r.status, {"error": r.error, "detail": r.detail})
             return
