@@ -144,3 +144,56 @@ class ContentGenerateResult(BaseModel):
     requiresApproval: bool = False
     fallbackReason: str | None = None
     warnings: list[str] = Field(default_factory=list)
+
+
+# -- journey.generate, journey.insights -------------------------------------------------------------------
+
+
+JourneyChannel = Literal["EMAIL", "SMS", "PUSH"]
+DEFAULT_JOURNEY_CHANNELS: tuple[JourneyChannel, ...] = ("EMAIL", "SMS")
+
+
+class JourneyConstraints(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    maxSteps: int = Field(default=10, ge=2, le=50)
+    channels: list[JourneyChannel] = Field(default_factory=lambda: list(DEFAULT_JOURNEY_CHANNELS), min_length=1)
+    maxDurationDays: int = Field(default=30, ge=1, le=365)
+
+
+class JourneyGenerateRequest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    goal: str = Field(min_length=1, max_length=1000)
+    constraints: JourneyConstraints = Field(default_factory=JourneyConstraints)
+    fields: list[FieldSpec] | None = None  # fields a CONDITION may name; None: the standard catalogue
+    triggerEvents: list[str] = Field(default_factory=list, max_length=50)  # event types a journey may start on
+
+
+class JourneyGenerateResult(BaseModel):
+    """`definition` is None when no model answered (the caller uses a template)."""
+
+    model_config = ConfigDict(frozen=True)
+    name: str | None = None
+    definition: dict[str, object] | None = None
+    rationale: str = ""
+    source: Source
+    decisionId: str | None = None
+    model: str | None = None
+    fallbackReason: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
+class JourneyInsightsRequest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    journeyName: str = Field(min_length=1, max_length=200)
+    goal: str | None = Field(default=None, max_length=1000)
+    stats: dict[str, object]  # counts and rates only, never people
+
+
+class JourneyInsightsResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    insights: list[str] = Field(default_factory=list)  # empty when no model answered
+    source: Source
+    decisionId: str | None = None
+    model: str | None = None
+    fallbackReason: str | None = None
+    warnings: list[str] = Field(default_factory=list)

@@ -5,7 +5,9 @@ from fastapi import FastAPI
 
 from fairway_chassis import Clock, ConsumerSpec, ServiceDefinition, SystemClock, create_service, serve
 from fairway_journeys import jobs
+from fairway_journeys.analytics.endpoints import router as analytics_router
 from fairway_journeys.definitions.endpoints import router as journeys_router
+from fairway_journeys.generate.endpoints import router as generate_router
 from fairway_journeys.runs.endpoints import router as runs_router
 from fairway_journeys.settings import Settings
 from fairway_journeys.state import JourneysState
@@ -22,7 +24,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             name="journeys",
             settings=settings,
             migrations_dir=MIGRATIONS,
-            routers=[journeys_router, runs_router],
+            routers=[generate_router, journeys_router, analytics_router, runs_router],
+            rpc_client=True,  # journey.generate and journey.insights on the AI gateway
             consumers=[ConsumerSpec(name="journeys.events", topics=TOPICS, handler=make_handler(state.clock, state.deps),
                                     handles=HANDLED)],
             jobs=jobs.registry,

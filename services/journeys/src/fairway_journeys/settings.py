@@ -12,3 +12,4 @@ class Settings(ServiceSettings):
     default_port: ClassVar[int] = 8005
     # Timer jobs are scheduled for the second they fall due; the worker looks for scheduled jobs this often.
     jobs_poll_seconds: float = Field(default=1.0, gt=0)
+    ai_timeout_seconds: float = Field(default=8.0, gt=0, le=120)  # journey.generate / journey.insights

@@ -7,7 +7,8 @@ from typing import Any
 
 from fairway_ai_gateway.budget.pricing import usd
 
-WHAT = {"content.generate": "marketing copy", "segment.parse": "segment definition"}
+WHAT = {"content.generate": "marketing copy", "segment.parse": "segment definition",
+        "journey.generate": "journey definition", "journey.insights": "journey recommendations"}
 WHY_FALLBACK = {
     "OFFLINE": "no AI provider is configured for Fairway",
     "FEATURE_DISABLED": "the club has switched this AI feature off",
