@@ -181,7 +181,7 @@ async def test_consent_flags_withhold_llm_personalisation(
     [row] = await sql(gw, "SELECT id, customer_id FROM ai_decision_log")  # (sql flushes pending records)
     assert row.customer_id == "p-77"
     async with gw.sessionmaker() as s:
-        text = explain(await AuditRepository(s).get("club-a", row.id))["explanation"]
+        text = explain(await AuditRepository.for_tenant(s, "club-a").get(row.id))["explanation"]
     assert "not personalised by AI" in text
 
 

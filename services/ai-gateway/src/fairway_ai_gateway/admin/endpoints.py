@@ -28,8 +28,8 @@ RANGE_DAYS = {"7d": 7, "30d": 30, "90d": 90}
 
 async def _status(gw: Gateway, session: AsyncSession, tenant: str, cfg: TenantAIConfig) -> dict[str, Any]:
     p = periods_at(gw.clock.now(), cfg.timezone)
-    repo = BudgetRepository(session)
-    fig = await repo.figures(tenant, day=p.day, hour=p.hour, month=p.month)
+    repo = BudgetRepository.for_tenant(session, tenant)
+    fig = await repo.figures(day=p.day, hour=p.hour, month=p.month)
     return {
         "today": {
             "date": p.day,
@@ -51,7 +51,7 @@ async def _status(gw: Gateway, session: AsyncSession, tenant: str, cfg: TenantAI
         },
         "throttleFactor": throttle_factor(cfg, fig.day_cost),
         "disabled": is_disabled(cfg, fig.day_cost),
-        "outstandingReservations": await repo.outstanding(tenant),
+        "outstandingReservations": await repo.outstanding(),
         "offline": gw.provider is None,
         "circuits": gw.breakers.states(),
     }
@@ -100,9 +100,9 @@ async def usage(
     cfg = await gw.configs.get(session, tenant, fresh=True)
     now = gw.clock.now()
     since = now - timedelta(days=RANGE_DAYS[range_])
-    repo = AuditRepository(session)
-    days = await repo.by_day(tenant, since, cfg.timezone)
-    ops = [o for o in await repo.by_operation(tenant, since) if o["operation"] is not None]
+    repo = AuditRepository.for_tenant(session, tenant)
+    days = await repo.by_day(since, cfg.timezone)
+    ops = [o for o in await repo.by_operation(since) if o["operation"] is not None]
     totals = {
         k: sum(d[k] for d in days)
         for k in (
@@ -178,10 +178,10 @@ async def quality(
     await gw.flush()  # this replica's answered requests are in the figures
     tenant = principal.tenant_id
     since = gw.clock.now() - timedelta(days=RANGE_DAYS[range_])
-    repo = AuditRepository(session)
-    rows = await repo.by_operation(tenant, since)
+    repo = AuditRepository.for_tenant(session, tenant)
+    rows = await repo.by_operation(since)
     total = next((r for r in rows if r["operation"] is None), None)
-    breaker = await repo.breaker_events(tenant, since)
+    breaker = await repo.breaker_events(since)
 
     def metrics(r: dict[str, Any] | None) -> dict[str, Any]:
         if r is None:
@@ -226,7 +226,7 @@ async def quality(
                 "closed": breaker.get("crm.ai.circuit_breaker.closed", 0),
             },
         },
-        "fallbackReasons": await repo.fallback_reasons(tenant, since),
+        "fallbackReasons": await repo.fallback_reasons(since),
         "byOperation": {name: metrics(r) for name, r in by_op.items()},
         "contentMetrics": {
             "averageVariantCount": round(float(content["avg_variants"] or 0), 2) if content else None
@@ -270,7 +270,7 @@ async def explain_decision(
     principal: Explainer,
 ) -> dict[str, Any]:
     await gw.flush()  # a decision this replica just answered is explainable at once
-    row = await AuditRepository(session).get(principal.tenant_id, decision_id[:100])
+    row = await AuditRepository.for_tenant(session, principal.tenant_id).get(decision_id[:100])
     if row is None:
         raise NotFound(f"no AI decision {decision_id!r}")
     return explain(row)

@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from fairway_ai_gateway.db import decision_log
 from fairway_ai_gateway.sql import Statement
+from fairway_chassis import RepositoryBase
 
 BREAKER_EVENTS = ("crm.ai.circuit_breaker.opened", "crm.ai.circuit_breaker.closed")
 
@@ -66,23 +66,22 @@ GROUP BY 1
 """)
 
 
-class AuditRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class AuditRepository(RepositoryBase):
+    """One tenant's AIDecisionLog."""
 
     async def commit_asynchronously(self) -> None:
         """This transaction need not wait for its WAL flush (see record_settled for why that is safe)."""
         await self.session.execute(text("SELECT set_config('synchronous_commit', 'off', true)"))
 
     async def add(self, row: dict[str, Any]) -> None:
-        await self.session.execute(decision_log.insert().values(**row))
+        await self.session.execute(decision_log.insert().values(**self.row(**row)))
 
-    async def get(self, tenant_id: str, decision_id: str) -> dict[str, Any] | None:
+    async def get(self, decision_id: str) -> dict[str, Any] | None:
         row = (
             (
                 await self.session.execute(
                     select(decision_log).where(
-                        decision_log.c.tenant_id == tenant_id, decision_log.c.id == decision_id
+                        self.owns(decision_log), decision_log.c.id == decision_id
                     )
                 )
             )
@@ -91,20 +90,20 @@ class AuditRepository:
         )
         return None if row is None else dict(row)
 
-    async def by_day(self, tenant_id: str, since: datetime, tz: str) -> list[dict[str, Any]]:
-        rows = await self.session.execute(_BY_DAY, {"tenant": tenant_id, "since": since, "tz": tz})
+    async def by_day(self, since: datetime, tz: str) -> list[dict[str, Any]]:
+        rows = await self.session.execute(_BY_DAY, {"tenant": self.tenant_id, "since": since, "tz": tz})
         return [dict(r) for r in rows.mappings()]
 
-    async def by_operation(self, tenant_id: str, since: datetime) -> list[dict[str, Any]]:
-        rows = await self.session.execute(_BY_OPERATION, {"tenant": tenant_id, "since": since})
+    async def by_operation(self, since: datetime) -> list[dict[str, Any]]:
+        rows = await self.session.execute(_BY_OPERATION, {"tenant": self.tenant_id, "since": since})
         return [dict(r) for r in rows.mappings()]
 
-    async def fallback_reasons(self, tenant_id: str, since: datetime) -> dict[str, int]:
-        rows = await self.session.execute(_FALLBACK_REASONS, {"tenant": tenant_id, "since": since})
+    async def fallback_reasons(self, since: datetime) -> dict[str, int]:
+        rows = await self.session.execute(_FALLBACK_REASONS, {"tenant": self.tenant_id, "since": since})
         return {r.fallback_reason or "UNKNOWN": r.n for r in rows}
 
-    async def breaker_events(self, tenant_id: str, since: datetime) -> dict[str, int]:
-        rows = await self.session.execute(_BREAKER, {"tenant": tenant_id, "since": since})
+    async def breaker_events(self, since: datetime) -> dict[str, int]:
+        rows = await self.session.execute(_BREAKER, {"tenant": self.tenant_id, "since": since})
         return {r.event_type: r.n for r in rows}
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from fairway_ai_gateway.db import alert
 from fairway_ai_gateway.sql import Statement
+from fairway_chassis import RepositoryBase
 
 _ROLLED = """
     CASE WHEN day_key = :day THEN day_cost ELSE 0 END AS day_cost,
@@ -91,21 +92,18 @@ class Caps:
     disable_at: int | None  # today's cost from which no call is allowed (onCritical DISABLE)
 
 
-class BudgetRepository:
-    """`session`: an SQLAlchemy session (in a transaction) or, on the hot path, an asyncpg connection (autocommit):
-    reserve, figures and settle run on either (see `sql.Statement`); the rest needs a session."""
+class BudgetRepository(RepositoryBase):
+    """One tenant's budget. `session`: an SQLAlchemy session (in a transaction) or, on the hot path, an asyncpg
+    connection (autocommit): reserve, figures and settle run on either (see `sql.Statement`); the rest needs a
+    session."""
 
-    def __init__(self, session: Any) -> None:
-        self.session = session
-
-    async def ensure(self, tenant_id: str) -> None:
-        await _ENSURE.first(self.session, {"tenant": tenant_id})
+    async def ensure(self) -> None:
+        await _ENSURE.first(self.session, {"tenant": self.tenant_id})
 
     async def reserve(
         self,
         *,
         reservation_id: str,
-        tenant_id: str,
         decision_id: str,
         operation: str,
         amount: int,
@@ -120,7 +118,7 @@ class BudgetRepository:
             self.session,
             {
                 "id": reservation_id,
-                "tenant": tenant_id,
+                "tenant": self.tenant_id,
                 "decision_id": decision_id,
                 "operation": operation,
                 "amount": amount,
@@ -137,23 +135,58 @@ class BudgetRepository:
         )
         return None if row is None else (row["day_cost"], row["month_cost"])
 
-    async def figures(self, tenant_id: str, *, day: str, hour: str, month: str) -> Figures:
+    async def figures(self, *, day: str, hour: str, month: str) -> Figures:
         row = await _FIGURES.first(
-            self.session, {"tenant": tenant_id, "day": day, "hour": hour, "month": month}
+            self.session, {"tenant": self.tenant_id, "day": day, "hour": hour, "month": month}
         )
         if row is None:
             return Figures(0, 0, 0, 0)
         return Figures(row["day_cost"], row["day_calls"], row["hour_calls"], row["month_cost"])
 
-    async def settle(self, *, reservation_id: str, tenant_id: str, actual: int) -> Settled | None:
+    async def settle(self, *, reservation_id: str, actual: int) -> Settled | None:
         """Replace the reservation's worst case by the real cost. None when the reservation is gone (the sweeper
         charged it at its worst case, which already covers any real cost)."""
-        row = await _SETTLE.first(self.session, {"id": reservation_id, "tenant": tenant_id, "actual": actual})
+        row = await _SETTLE.first(self.session, {"id": reservation_id, "tenant": self.tenant_id, "actual": actual})
         return (
             None
             if row is None
             else Settled(row["day_key"], row["day_cost"], row["month_key"], row["month_cost"])
         )
+
+    async def outstanding(self) -> int:
+        return int(
+            (
+                await self.session.execute(
+                    text("SELECT count(*) FROM ai_reservation WHERE tenant_id = :t"), {"t": self.tenant_id}
+                )
+            ).scalar_one()
+        )
+
+    async def claim_alert(self, period_key: str, level: str) -> bool:
+        """True the first time this alert fires for the period."""
+        res = await self.session.execute(
+            insert(alert)
+            .values(tenant_id=self.tenant_id, period_key=period_key, level=level)
+            .on_conflict_do_nothing()
+            .returning(alert.c.level)
+        )
+        return res.first() is not None
+
+    async def fired_alerts(self, period_keys: list[str]) -> set[tuple[str, str]]:
+        rows = await self.session.execute(
+            alert.select()
+            .with_only_columns(alert.c.period_key, alert.c.level)
+            .where(self.owns(alert), alert.c.period_key.in_(period_keys))
+        )
+        return {(r.period_key, r.level) for r in rows}
+
+
+class ReservationSweep:
+    """The sweeper's view, across tenants by design: it takes every expired reservation, and each is charged and
+    logged under its own tenant."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
 
     async def take_orphans(self, now: datetime, limit: int = 500) -> list[Any]:
         """Remove reservations whose request never settled (a crashed replica, a lost record) and return them.
@@ -167,30 +200,3 @@ class BudgetRepository:
             {"now": now, "n": limit},
         )
         return list(rows)
-
-    async def outstanding(self, tenant_id: str) -> int:
-        return int(
-            (
-                await self.session.execute(
-                    text("SELECT count(*) FROM ai_reservation WHERE tenant_id = :t"), {"t": tenant_id}
-                )
-            ).scalar_one()
-        )
-
-    async def claim_alert(self, tenant_id: str, period_key: str, level: str) -> bool:
-        """True the first time this alert fires for the period."""
-        res = await self.session.execute(
-            insert(alert)
-            .values(tenant_id=tenant_id, period_key=period_key, level=level)
-            .on_conflict_do_nothing()
-            .returning(alert.c.level)
-        )
-        return res.first() is not None
-
-    async def fired_alerts(self, tenant_id: str, period_keys: list[str]) -> set[tuple[str, str]]:
-        rows = await self.session.execute(
-            alert.select()
-            .with_only_columns(alert.c.period_key, alert.c.level)
-            .where(alert.c.tenant_id == tenant_id, alert.c.period_key.in_(period_keys))
-        )
-        return {(r.period_key, r.level) for r in rows}

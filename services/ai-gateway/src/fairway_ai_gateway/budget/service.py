@@ -111,14 +111,13 @@ class BudgetService:
         decision_id: str = "",
         operation: str = "",
     ) -> Reservation | Refusal:
-        repo = BudgetRepository(session)
+        repo = BudgetRepository.for_tenant(session, tenant_id)
         if tenant_id not in self._known:
-            await repo.ensure(tenant_id)
+            await repo.ensure()
             self._known.add(tenant_id)
         caps = caps_of(cfg)
         got = await repo.reserve(
             reservation_id=reservation_id,
-            tenant_id=tenant_id,
             decision_id=decision_id,
             operation=operation,
             amount=amount,
@@ -131,7 +130,7 @@ class BudgetService:
         if got is not None:
             self._day_cost[tenant_id] = (periods.day, got[0])
             return Reservation(reservation_id, amount, periods)
-        fig = await repo.figures(tenant_id, day=periods.day, hour=periods.hour, month=periods.month)
+        fig = await repo.figures(day=periods.day, hour=periods.hour, month=periods.month)
         self._day_cost[tenant_id] = (periods.day, fig.day_cost)
         return self._why(fig, caps, amount)
 
@@ -153,8 +152,8 @@ class BudgetService:
     async def settle(
         self, session: Executor, *, tenant_id: str, reservation: Reservation, actual: int
     ) -> Settled | None:
-        settled = await BudgetRepository(session).settle(
-            reservation_id=reservation.id, tenant_id=tenant_id, actual=actual
+        settled = await BudgetRepository.for_tenant(session, tenant_id).settle(
+            reservation_id=reservation.id, actual=actual
         )
         if settled is not None:
             self._day_cost[tenant_id] = (settled.day_key, settled.day_cost)
@@ -246,13 +245,13 @@ class BudgetService:
         """The events of thresholds this spend crossed for the first time in its period, and the alert keys to
         `remember` once the transaction holding them committed."""
         out: list[Envelope] = []
-        repo = BudgetRepository(session)
+        repo = BudgetRepository.for_tenant(session, tenant_id)
         keys = []
         for period_key, level, payload in self._wanted(cfg, settled, periods):
             key = (tenant_id, period_key, level)
             if key in self._fired:
                 continue
-            if await repo.claim_alert(tenant_id, period_key, level):
+            if await repo.claim_alert(period_key, level):
                 out.append(
                     registry.envelope(
                         payload, tenant_id=tenant_id, aggregate_id=tenant_id, source="ai-gateway"

@@ -43,7 +43,7 @@ class ConfigService:
 
             async def load() -> TenantAIConfig:
                 try:
-                    doc = await run(lambda conn: ConfigRepository(conn).get(tenant_id))
+                    doc = await run(lambda conn: ConfigRepository.for_tenant(conn, tenant_id).get())
                     return self._remember(tenant_id, doc)
                 finally:
                     del self._loading[tenant_id]
@@ -57,7 +57,7 @@ class ConfigService:
         hit = self._cache.get(tenant_id)
         if hit and not fresh and now - hit[0] < self.cache_seconds:
             return hit[1]
-        return self._remember(tenant_id, await ConfigRepository(session).get(tenant_id))
+        return self._remember(tenant_id, await ConfigRepository.for_tenant(session, tenant_id).get())
 
     def _remember(self, tenant_id: str, doc: dict[str, Any] | None) -> TenantAIConfig:
         now = self.clock()
@@ -73,15 +73,15 @@ class ConfigService:
     async def update(
         self, session: AsyncSession, tenant_id: str, patch: TenantAIConfigPatch, updated_by: str
     ) -> tuple[TenantAIConfig, list[str]]:
-        repo = ConfigRepository(session)
-        doc = await repo.get_for_update(tenant_id)
+        repo = ConfigRepository.for_tenant(session, tenant_id)
+        doc = await repo.get_for_update()
         current = (
             self._default()
             if doc is None
             else TenantAIConfig.model_validate({**self._default().doc(), **doc})
         )
         new, changed = apply_patch(current, patch)
-        await repo.put(tenant_id, new.doc(), updated_by)
+        await repo.put(new.doc(), updated_by)
         events = []
         if changed:
             events.append(

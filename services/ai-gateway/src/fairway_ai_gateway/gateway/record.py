@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from fairway_ai_gateway.audit.repository import AuditRepository, record_settled
 from fairway_ai_gateway.budget.periods import Periods
-from fairway_ai_gateway.budget.repository import BudgetRepository, Settled
+from fairway_ai_gateway.budget.repository import ReservationSweep, Settled
 from fairway_ai_gateway.budget.service import BudgetService
 from fairway_ai_gateway.config.schemas import TenantAIConfig
 from fairway_ai_gateway.gateway.cache import CacheRepository
@@ -98,7 +98,7 @@ class Recorder:
         events: list[Envelope] = []
         alert_keys: list[tuple[str, str, str]] = []
         async with self._sm() as session, session.begin():
-            await AuditRepository(session).commit_asynchronously()
+            await AuditRepository.for_tenant(session, tenant).commit_asynchronously()
             last = None
             for reservation, actual in out.settlements:
                 last = (
@@ -156,7 +156,7 @@ class Recorder:
                     output=output,
                     expires_at=expires,
                 )
-            await AuditRepository(session).add(row)
+            await AuditRepository.for_tenant(session, tenant).add(row)
             await outbox.append(session, *events)
         self.budget.remember(alert_keys)
 
@@ -218,11 +218,10 @@ class Recorder:
         """Charge and log reservations whose request never settled (a crashed replica, or a record lost with a
         database crash), and purge expired cache entries. Returns (orphans, cache entries purged)."""
         async with self._sm() as session, session.begin():
-            orphans = await BudgetRepository(session).take_orphans(now)
-            audit = AuditRepository(session)
+            orphans = await ReservationSweep(session).take_orphans(now)
             for o in orphans:
                 op = OPERATIONS.get(o.operation)
-                await audit.add(
+                await AuditRepository.for_tenant(session, o.tenant_id).add(
                     {
                         "id": o.id,
                         "tenant_id": o.tenant_id,
