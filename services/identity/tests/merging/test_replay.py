@@ -9,9 +9,9 @@ from typing import Any
 
 from fairway_events.envelope import decode_raw
 from fairway_events.registry import registry
+from fairway_identity.keys import keys_from_hints
 from fairway_identity.merging.replay import LoggedEvent, MergeRecord, Replayer
 from fairway_identity.resolution.engine import BatchResolver, Incoming
-from fairway_identity.resolution.keys import keys_from_hints
 from fairway_identity.settings import ResolutionPolicy
 from fairway_testkit import upstream_event
 

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Path, Query
 
 from fairway_chassis import SessionDep, paginate
 from fairway_identity.deps import Merger, Reader, SettingsDep
+from fairway_identity.merge_records.repository import MergeRepository
 from fairway_identity.merging import service
-from fairway_identity.merging.repository import MergeRepository
 from fairway_identity.merging.schemas import MergeCandidateOut, MergeCandidatePage
 from fairway_identity.profiles.endpoints import ProfileId
 from fairway_identity.profiles.schemas import (

@@ -17,9 +17,9 @@ from typing import Any
 
 from fairway_events.envelope import decode_raw
 from fairway_events.registry import registry
+from fairway_identity.keys import keys_from_hints
 from fairway_identity.profiles.state import ProfileState, apply_staff, apply_upstream, stamp
 from fairway_identity.resolution.engine import choose
-from fairway_identity.resolution.keys import keys_from_hints
 from fairway_identity.settings import ResolutionPolicy
 
 

@@ -15,12 +15,13 @@ from fairway_events.contracts.identity import (
     ProfileMerged,
     ProfileUnmerged,
 )
+from fairway_identity.eventlog.events import envelope
+from fairway_identity.eventlog.repository import EventLogRepository
+from fairway_identity.merge_records.repository import MergeRepository
 from fairway_identity.merging.replay import LoggedEvent, MergeRecord, Replayer
-from fairway_identity.merging.repository import MergeRepository
 from fairway_identity.profiles.models import LiveProfile
 from fairway_identity.profiles.repository import ProfileRepository
 from fairway_identity.profiles.state import diff
-from fairway_identity.resolution.engine import envelope
 from fairway_identity.resolution.handlers import reopen_against_winner
 from fairway_identity.resolution.repository import ResolutionRepository
 from fairway_identity.settings import ResolutionPolicy
@@ -57,7 +58,7 @@ async def merge(
     if w.structural or lo.structural:
         raise Conflict("one of the profiles changed while merging; try again")
 
-    seq = await ResolutionRepository.from_session(session).max_id()
+    seq = await EventLogRepository.from_session(session).max_id()
     before = w.state.view()
     w.state.join(lo.state)
     # Staff decided these are one person, whatever was said before.
@@ -143,7 +144,7 @@ async def unmerge(
     """Undo a merge; returns (the profile that kept its events, the restored one)."""
     profiles = ProfileRepository.for_tenant(session, tenant_id)
     merges = MergeRepository.from_session(session)
-    log = ResolutionRepository.from_session(session)
+    log = EventLogRepository.from_session(session)
     found = await profiles.root_of(profile_id)
     if found is None:
         raise NotFound(f"no customer {profile_id}")
@@ -195,7 +196,7 @@ async def unmerge(
         )
         for e in await log.events_of(tenant_id, tree)
     ]
-    blocked = frozenset(policy.blocked_values) | await log.blocked_tokens(tenant_id)
+    blocked = frozenset(policy.blocked_values) | await ResolutionRepository.from_session(session).blocked_tokens(tenant_id)
     replayer = Replayer(
         events=events,
         merges=active,

@@ -10,13 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fairway_chassis import NotFound
 from fairway_events import outbox, utcnow
 from fairway_events.contracts.identity import ProfileErased
-from fairway_identity.merging.repository import MergeRepository
+from fairway_identity.eventlog.events import envelope
+from fairway_identity.eventlog.repository import EventLogRepository
+from fairway_identity.merge_records.repository import MergeRepository
 from fairway_identity.privacy.repository import PrivacyRepository
 from fairway_identity.profiles.repository import ProfileRepository
 from fairway_identity.profiles.service import live_root, to_customer
 from fairway_identity.profiles.state import ProfileState
-from fairway_identity.resolution.engine import envelope
-from fairway_identity.resolution.repository import ResolutionRepository
 
 
 async def erase(session: AsyncSession, tenant_id: str, profile_id: str) -> dict[str, Any]:
@@ -46,7 +46,7 @@ async def export(session: AsyncSession, tenant_id: str, profile_id: str) -> dict
     assert row is not None
     tree = await profiles.tree(root)
     state = ProfileState.loads(row.state, row.identities)
-    events = await ResolutionRepository.from_session(session).events_of(tenant_id, tree)
+    events = await EventLogRepository.from_session(session).events_of(tenant_id, tree)
     merges = MergeRepository.from_session(session)
     return {
         "exportedAt": utcnow(),

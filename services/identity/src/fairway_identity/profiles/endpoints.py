@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from fairway_chassis import SessionDep, Unprocessable, paginate
 from fairway_identity.deps import Editor, Reader, SettingsDep
+from fairway_identity.keys import normalize
 from fairway_identity.profiles import service
 from fairway_identity.profiles.repository import ProfileRepository
 from fairway_identity.profiles.schemas import (
@@ -17,7 +18,6 @@ from fairway_identity.profiles.schemas import (
     CustomerPage,
     CustomerPatch,
 )
-from fairway_identity.resolution.keys import normalize
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
 ProfileId = Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{36}$", description="profile id (a UUID)")]

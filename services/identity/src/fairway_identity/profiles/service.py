@@ -9,13 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fairway_chassis import NotFound, Unprocessable
 from fairway_events import new_event_id, outbox, utcnow
 from fairway_events.contracts.identity import Attributes, Consent, Identities, ProfileUpdated
+from fairway_identity.eventlog.events import LogRow, envelope
+from fairway_identity.eventlog.repository import EventLogRepository
+from fairway_identity.keys import ORDER
 from fairway_identity.profiles.models import LiveProfile, ProfileRecord
 from fairway_identity.profiles.repository import ProfileRepository
 from fairway_identity.profiles.schemas import AttributeSource, Customer, CustomerPatch
 from fairway_identity.profiles.state import ProfileState, apply_staff, diff, stamp
-from fairway_identity.resolution.engine import LogRow, envelope
-from fairway_identity.resolution.keys import ORDER
-from fairway_identity.resolution.repository import ResolutionRepository
 
 STAFF_EDIT = "staff.profile.edited"
 
@@ -85,7 +85,7 @@ async def patch_customer(
     p.dirty = True
     await ProfileRepository.for_tenant(session, tenant_id).save_profiles([p])
     # Logged with the upstream events, so an unmerge replays staff edits too.
-    await ResolutionRepository.from_session(session).append_log(
+    await EventLogRepository.from_session(session).append_log(
         [
             LogRow(
                 tenant_id,

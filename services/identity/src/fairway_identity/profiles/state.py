@@ -24,7 +24,7 @@ import orjson
 from pydantic import BaseModel
 
 from fairway_events.contracts.identity import Attributes, Consent, Identities, ProfileSnapshot
-from fairway_identity.resolution.keys import ORDER
+from fairway_identity.keys import ORDER
 
 PRIORITY: dict[str, tuple[str, ...]] = {
     "firstName": ("staff", "scl", "teetime"),

@@ -9,11 +9,11 @@ from pydantic import BaseModel
 
 from fairway_chassis import NotFound, SessionDep, Unprocessable
 from fairway_identity.deps import Reader, SettingsDep
+from fairway_identity.keys import Rejected, keys_from_hints
 from fairway_identity.profiles.repository import ProfileRepository
 from fairway_identity.profiles.schemas import Customer
 from fairway_identity.profiles.service import to_customer
 from fairway_identity.resolution.engine import choose
-from fairway_identity.resolution.keys import Rejected, keys_from_hints
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
 Hint = Annotated[str | None, Query(max_length=320)]

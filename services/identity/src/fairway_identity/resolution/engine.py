@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
-
-from fairway_events import Envelope, new_event_id, registry
+from fairway_events import Envelope, new_event_id
 from fairway_events.contracts.identity import (
     Consent,
     ProfileConsentChanged,
@@ -27,13 +25,12 @@ from fairway_events.contracts.identity import (
     ProfileMerged,
     ProfileUpdated,
 )
-from fairway_identity.merging.models import Candidate
+from fairway_identity.eventlog.events import LogRow, envelope
+from fairway_identity.keys import CONFIDENCE, Key, Rejected, TokenT
+from fairway_identity.merge_records.models import Candidate
 from fairway_identity.profiles.models import LiveProfile
 from fairway_identity.profiles.state import INERT, TOUCHES, ProfileState, apply_upstream, diff, stamp
-from fairway_identity.resolution.keys import CONFIDENCE, Key, Rejected, TokenT
 from fairway_identity.settings import ResolutionPolicy
-
-SOURCE = "identity"
 
 
 @dataclass
@@ -42,20 +39,6 @@ class Incoming:
     body: str
     keys: list[Key]
     rejected: list[Rejected]
-
-
-@dataclass
-class LogRow:
-    tenant_id: str
-    event_id: str
-    source: str
-    event_type: str
-    occurred_at: datetime
-    profile_id: str | None
-    status: str
-    detail: dict[str, Any]
-    body: str
-    kind: str = "upstream"
 
 
 @dataclass
@@ -115,12 +98,6 @@ def _cap(policy: ResolutionPolicy, key_type: str) -> int:
     if key_type == "phoneNumber":
         return policy.max_phones
     return 1 if key_type in policy.unique_ids else 20
-
-
-def envelope(payload: BaseModel, tenant_id: str, aggregate_id: str, at: datetime) -> Envelope:
-    return registry.envelope(
-        payload, tenant_id=tenant_id, aggregate_id=aggregate_id, source=SOURCE, occurred_at=at
-    )
 
 
 class BatchResolver:

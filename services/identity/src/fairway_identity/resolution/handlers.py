@@ -18,11 +18,12 @@ from fairway_events import Delivery, Envelope, Retryable, new_event_id, outbox, 
 from fairway_events.contracts.identity import Identities, ProfileMergeCandidate, ProfileUpdated
 from fairway_events.contracts.upstream import UPSTREAM_TOPICS
 from fairway_events.registry import registry
-from fairway_identity.merging.models import Candidate
-from fairway_identity.merging.repository import MergeRepository
+from fairway_identity.eventlog.events import envelope
+from fairway_identity.keys import Rejected, keys_from_hints
+from fairway_identity.merge_records.models import Candidate
+from fairway_identity.merge_records.repository import MergeRepository
 from fairway_identity.profiles.repository import ProfileBatchRepository
-from fairway_identity.resolution.engine import BatchResolver, Incoming, envelope
-from fairway_identity.resolution.keys import Rejected, keys_from_hints
+from fairway_identity.resolution.engine import BatchResolver, Incoming
 from fairway_identity.resolution.repository import ResolutionRepository
 from fairway_identity.settings import ResolutionPolicy
 

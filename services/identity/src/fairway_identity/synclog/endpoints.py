@@ -10,8 +10,8 @@ from pydantic import BaseModel
 
 from fairway_chassis import SessionDep, paginate
 from fairway_identity.deps import Reader
+from fairway_identity.eventlog.repository import EventLogRepository
 from fairway_identity.profiles.schemas import LOG_CURSOR
-from fairway_identity.resolution.repository import ResolutionRepository
 
 router = APIRouter(prefix="/api/v1/sync-log", tags=["sync-log"])
 
@@ -44,7 +44,7 @@ async def sync_log(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> SyncLogPage:
-    rows = await ResolutionRepository.from_session(session).sync_log(
+    rows = await EventLogRepository.from_session(session).sync_log(
         principal.tenant_id,
         event_id=eventId,
         event_type=type,

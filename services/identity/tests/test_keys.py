@@ -1,6 +1,6 @@
 """Keys of an event: resolution order, confidence, and the reason for each rejection."""
 
-from fairway_identity.resolution.keys import CONFIDENCE, ORDER, Key, keys_from_hints
+from fairway_identity.keys import CONFIDENCE, ORDER, Key, keys_from_hints
 
 
 def test_keys_come_in_resolution_order_with_confidence_and_rejections() -> None:

@@ -1,4 +1,5 @@
-"""What the merge side of identity passes around."""
+"""A merge candidate: two profiles that may be one person. Resolution opens candidates (or merges at once, when
+the policy allows it); merging accepts, dismisses and undoes; privacy exports them. Below all three."""
 
 from __future__ import annotations
 

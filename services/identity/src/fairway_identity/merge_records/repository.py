@@ -1,4 +1,5 @@
-"""SQL of merges and merge candidates."""
+"""SQL of merges and merge candidates: written by resolution (auto-merges, candidates) and by merging (staff
+merges, undo), read by merging and privacy."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fairway_identity.jsonutil import dumps
-from fairway_identity.merging.models import Candidate
+from fairway_identity.merge_records.models import Candidate
 
 
 class MergeRepository:
