@@ -53,7 +53,8 @@ class Settings(ServiceSettings):
     engagement_days: int = Field(default=7, ge=1, le=90)  # posts this recent get their engagement fetched
     max_media_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     ai_timeout_seconds: float = Field(default=20.0, gt=0)
-    time_zone: str = "Africa/Johannesburg"  # the tenant's calendar zone until tenants carry their own
+    time_zone: str = "Africa/Johannesburg"  # the calendar's zone for tenants not in tenant_time_zones
+    tenant_time_zones: dict[str, str] = Field(default_factory=dict)  # tenant -> IANA zone (JSON in the env)
     run_worker: bool = True  # run the procrastinate worker in this process
 
     @field_validator("token_keys", mode="before")
@@ -78,6 +79,23 @@ class Settings(ServiceSettings):
                 raise ValueError(f"token key {kid!r} is not base64") from exc
             if len(raw) != 32:
                 raise ValueError(f"token key {kid!r} must be 32 bytes (AES-256)")
+        return v
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(v)  # fails on an unknown zone
+        return v
+
+    @field_validator("tenant_time_zones")
+    @classmethod
+    def _zones(cls, v: dict[str, str]) -> dict[str, str]:
+        from zoneinfo import ZoneInfo
+
+        for zone in v.values():
+            ZoneInfo(zone)
         return v
 
     @model_validator(mode="after")

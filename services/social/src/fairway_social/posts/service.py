@@ -14,7 +14,7 @@ from uuid_utils.compat import uuid7
 
 from fairway_chassis import Conflict, NotFound, Unprocessable
 from fairway_events import outbox, registry
-from fairway_events.contracts.social import SocialPostScheduled
+from fairway_events.contracts.social import SocialPostFailed, SocialPostScheduled
 from fairway_social.connections.repository import ACTIVE, NEEDS_RECONNECT, Connection, ConnectionRepository
 from fairway_social.errors import ContentInvalid
 from fairway_social.posts import rules
@@ -78,12 +78,13 @@ def validate(platforms: set[str], text: str, hashtags: list[str], link: str | No
 
 
 async def create(session: AsyncSession, st: SocialState, tenant_id: str, user: str, body: PostIn, *,
-                 request_id: str | None = None, media: list[MediaItem] | None = None) -> Post | None:
+                 request_id: str | None = None, media: list[MediaItem] | None = None, check: bool = True) -> Post | None:
     """A draft (or, with `scheduledAt`, a scheduled post). None when `request_id` was handled already."""
     conns = await _connections(session, tenant_id, body.connectionIds)
     items = media if media is not None else _decode_media(body.media, st.settings.max_media_bytes)
-    validate({c.platform for c in conns}, body.text, body.hashtags, body.link,
-             [rules.MediaFacts(m.content_type, m.size) for m in items])
+    if check:
+        validate({c.platform for c in conns}, body.text, body.hashtags, body.link,
+                 [rules.MediaFacts(m.content_type, m.size) for m in items])
     now = st.now()
     post = Post(id=uuid7(), tenant_id=tenant_id, text=body.text, link=body.link, hashtags=list(body.hashtags),
                 campaign_id=body.campaignId, promotion_id=body.promotionId, request_id=request_id, status="DRAFT",
@@ -211,6 +212,20 @@ async def retry(session: AsyncSession, st: SocialState, tenant_id: str, post_id:
             await verify_later(session, st.jobs, t, now)
     await refresh_post_status(session, tenant_id, post_id, now)
     return await get(session, tenant_id, post_id)
+
+
+async def refuse(session: AsyncSession, st: SocialState, tenant_id: str, post_id: uuid.UUID, reason: str) -> None:
+    """Fail every target of a post that cannot be published as it is (a request the rules refuse)."""
+    post = await get(session, tenant_id, post_id)
+    trepo = TargetRepository(session, tenant_id)
+    now = st.now()
+    for t in await trepo.for_post(post_id):
+        await trepo.set(t.id, now, status="FAILED", error=reason)
+        await outbox.append(session, registry.envelope(SocialPostFailed(
+            postId=str(post_id), connectionId=str(t.connection_id), platform=t.platform,  # type: ignore[arg-type]
+            campaignId=post.campaign_id, promotionId=post.promotion_id, requestId=post.request_id, error=reason,
+            failedAt=now), tenant_id=tenant_id, aggregate_id=str(post_id), source=SOURCE))
+    await refresh_post_status(session, tenant_id, post_id, now)
 
 
 async def delete(session: AsyncSession, tenant_id: str, post_id: uuid.UUID) -> None:

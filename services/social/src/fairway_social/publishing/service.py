@@ -40,6 +40,7 @@ from fairway_social.platforms.base import (
     Transient,
 )
 from fairway_social.posts import rules
+from fairway_social.posts.media import media_url
 from fairway_social.posts.repository import Post, PostRepository
 from fairway_social.state import SocialState
 from fairway_social.targets import (
@@ -155,8 +156,7 @@ class Publisher:
                 if r.status_code >= 400:
                     raise Rejected(f"the image at {m.source_url} could not be fetched (HTTP {r.status_code})")
                 data = r.content
-            items.append(Media(m.content_type, data or b"", f"{self.social.settings.public_url}/api/v1/social/media/"
-                                                               f"{t.tenant_id}/{m.id}"))
+            items.append(Media(m.content_type, data or b"", m.source_url or media_url(self.social, t.tenant_id, m.id)))
         link = post.link if t.platform == "FACEBOOK" else None
         return Content(rules.compose(t.platform, post.text, post.hashtags, post.link), link, items)
 
