@@ -1,12 +1,20 @@
 """Factories and a client of the campaign API for the campaigns tests."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
 from fairway_campaigns.settings import Settings
-from fairway_testkit import RunningService, auth_headers
+from fairway_events import registry
+from fairway_events.contracts.identity import Attributes, Consent, Identities, ProfileCreated, ProfileSnapshot
+from fairway_events.contracts.segmentation import SegmentMemberEntered
+from fairway_testkit import RunningService, auth_headers, send_upstream, wait_for
 
 TENANT = "stonehaven"
 OTHER = "fairwaygolf"
@@ -34,21 +42,120 @@ def fast_jobs(settings_for: Callable[..., Settings], **overrides: Any) -> Settin
 class Api:
     """The campaign API as a marketer of one tenant calls it."""
 
-    def __init__(self, svc: RunningService, tenant: str = TENANT, roles: tuple[str, ...] = MARKETER) -> None:
-        self.svc = svc
+    def __init__(self, svc: RunningService | httpx.AsyncClient, tenant: str = TENANT,
+                 roles: tuple[str, ...] = MARKETER) -> None:
+        self.http: httpx.AsyncClient = svc.http if isinstance(svc, RunningService) else svc
         self.headers = auth_headers(tenant, roles)
 
     async def create(self, **overrides: Any) -> dict[str, Any]:
-        r = await self.svc.http.post("/api/v1/campaigns", json=campaign_body(**overrides), headers=self.headers)
+        r = await self.http.post("/api/v1/campaigns", json=campaign_body(**overrides), headers=self.headers)
         assert r.status_code == 201, r.text
         return r.json()
 
     async def action(self, campaign_id: str, action: str, expect: int = 200) -> dict[str, Any]:
-        r = await self.svc.http.post(f"/api/v1/campaigns/{campaign_id}/{action}", headers=self.headers)
+        r = await self.http.post(f"/api/v1/campaigns/{campaign_id}/{action}", headers=self.headers)
         assert r.status_code == expect, r.text
         return r.json()
 
     async def get(self, path: str, expect: int = 200, **params: Any) -> Any:
-        r = await self.svc.http.get(f"/api/v1/campaigns{path}", headers=self.headers, params=params)
+        r = await self.http.get(f"/api/v1/campaigns{path}", headers=self.headers, params=params)
         assert r.status_code == expect, r.text
         return r.json()
+
+
+# -- the club around the service: identity, segmentation and Messaging, as they publish ----------------------------
+SEGMENT = "seg-active-members"
+NO_RULES = {"quietHours": {}, "caps": {}, "controlGroupShare": 0}
+
+
+def member(i: int) -> str:
+    return f"p{i:05d}"
+
+
+def email_of(profile_id: str) -> str:
+    return f"{profile_id}@stonehavengolf.co.uk"
+
+
+class Club:
+    """Plays identity, segmentation and Messaging on the real broker for one test's topics."""
+
+    def __init__(self, producer: Any, topics: Any, tenant: str = TENANT) -> None:
+        self.producer = producer
+        self.topics = topics
+        self.tenant = tenant
+
+    async def _send(self, topic: str, payload: Any, key: str, source: str) -> None:
+        env = registry.envelope(payload, tenant_id=self.tenant, aggregate_id=key, source=source)
+        await self.producer.send(self.topics(topic), env.to_wire(), key=key.encode())
+
+    async def members(self, ids: list[str], segment: str = SEGMENT, *, email_opt_in: bool = True) -> None:
+        """Profiles (with an email address and the opt-in) that are members of `segment`."""
+        now = datetime.now(UTC)
+        for pid in ids:
+            await self._send("crm.identity", ProfileCreated(profile=ProfileSnapshot(
+                profileId=pid, status="ACTIVE", identities=Identities(email=[email_of(pid)]),
+                attributes=Attributes(firstName="Ailsa"), consent=Consent(emailOptIn=email_opt_in))), pid, "identity")
+        for pid in ids:
+            await self._send("crm.segmentation", SegmentMemberEntered(
+                segmentId=segment, segmentName="Active members", profileId=pid, at=now), segment, "segmentation")
+        await self.producer.flush()
+
+    async def messaging(self, event_type: str, profile_id: str, payload: dict[str, Any]) -> None:
+        await send_upstream(self.producer, self.topics, event_type, self.tenant, {"email": email_of(profile_id)},
+                            payload)
+
+
+async def no_dispatch_rules(api: Api, tenant: str = TENANT, **overrides: Any) -> None:
+    r = await api.http.put("/api/v1/dispatch/settings", json={**NO_RULES, **overrides},
+                           headers=auth_headers(tenant, ("admin",)))
+    assert r.status_code == 200, r.text
+
+
+async def audience_of(api: Api, campaign_id: str, n: int) -> dict[str, Any]:
+    """Wait until the campaign's audience (dispatch's read models) holds `n` people."""
+    async def check() -> dict[str, Any] | None:
+        a = await api.get(f"/{campaign_id}/audience")
+        return a if a["count"] == n else None
+
+    return await wait_for(check, timeout=90, what=f"an audience of {n}")
+
+
+async def state_of(api: Api, campaign_id: str, *states: str, timeout: float = 90) -> dict[str, Any]:
+    async def check() -> dict[str, Any] | None:
+        c = await api.get(f"/{campaign_id}")
+        return c if c["state"] in states else None
+
+    return await wait_for(check, timeout=timeout, what=f"campaign in {states}")
+
+
+async def send_requests(bootstrap: str, topic: str, campaign_id: str, expect: int, timeout: float = 90
+                        ) -> list[dict[str, Any]]:
+    """Every messaging.send.requested of the campaign on the topic (duplicates included), read from the start until
+    `expect` distinct request ids are there (or the timeout)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        parts = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or
+                                                     await _partitions(consumer, topic))]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        found: list[dict[str, Any]] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            batch = await consumer.getmany(timeout_ms=500, max_records=5000)
+            for records in batch.values():
+                for rec in records:
+                    payload = orjson.loads(rec.value)["payload"]
+                    if payload.get("campaignId") == campaign_id:
+                        found.append(payload)
+            if len({p["requestId"] for p in found}) >= expect and not batch:
+                break
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    await consumer._client.force_metadata_update()  # noqa: SLF001 (a consumer that subscribed to nothing)
+    return consumer.partitions_for_topic(topic) or set()

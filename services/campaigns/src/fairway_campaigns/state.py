@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from fairway_chassis import Clock, SystemClock
 
 if TYPE_CHECKING:
-    from fairway_campaigns.sending.dispatcher import Dispatcher
+    from fairway_campaigns.dispatcher import Dispatcher
 
 
 @dataclass

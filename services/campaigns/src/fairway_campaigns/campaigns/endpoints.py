@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from fairway_campaigns.api import CampaignIdPath, JobsDep, NowDep, Reader, Writer
+from fairway_campaigns.api import CampaignIdPath, JobsDep, NowDep, Reader, StateDep, Writer
 from fairway_campaigns.campaigns import service
 from fairway_campaigns.campaigns.repository import Campaign
 from fairway_campaigns.campaigns.schemas import CampaignIn, CampaignOut, CampaignPage, CampaignPatch
@@ -89,7 +89,8 @@ async def resume_campaign(campaign_id: CampaignIdPath, session: SessionDep, jobs
 
 
 @router.post("/{campaign_id}/cancel", response_model=CampaignOut, responses=ACTION)
-async def cancel_campaign(campaign_id: CampaignIdPath, session: SessionDep, now: NowDep,
+async def cancel_campaign(campaign_id: CampaignIdPath, session: SessionDep, state: StateDep, now: NowDep,
                           principal: Writer) -> CampaignOut:
     """Anything not finished -> CANCELLED; messages dispatch still holds are withdrawn."""
-    return out(await service.cancel(session, principal.tenant_id, campaign_id, principal.subject, now))
+    return out(await service.cancel(session, state.dispatch, principal.tenant_id, campaign_id, principal.subject,
+                                    now))

@@ -14,6 +14,7 @@ from fairway_campaigns.approvals import service as approvals
 from fairway_campaigns.campaigns.repository import Campaign, CampaignRepository
 from fairway_campaigns.campaigns.schemas import CampaignIn, CampaignPatch, Schedule, ScheduleKind
 from fairway_campaigns.campaigns.states import Action, State, target
+from fairway_campaigns.dispatcher import Dispatcher
 from fairway_campaigns.tasks import JobDeferrer, fanout_lock
 from fairway_chassis import BadRequest, CursorCodec, NotFound, Page, Unprocessable, paginate
 from fairway_events.contracts.campaigns import (
@@ -193,15 +194,23 @@ async def resume(session: AsyncSession, jobs: JobDeferrer, tenant_id: str, campa
         begin = max(campaign.starts_at or now, now)
         await jobs.defer_in(session, tasks.FANOUT, tenant_id=tenant_id, campaign_id=campaign_id, schedule_at=begin,
                             queueing_lock=fanout_lock(tenant_id, campaign_id), lock=fanout_lock(tenant_id, campaign_id))
-    elif campaign.phase != "WAITING":  # a running A/B test's decision job is still scheduled
+    else:
+        # Messages are due from now on: dispatch expires messages far past their time (a platform back from an
+        # outage), but a campaign resumed on purpose is meant to go.
+        await CampaignRepository(session, tenant_id).update(campaign_id, {"starts_at": now})
+    if back is State.SENDING and campaign.phase != "WAITING":  # a running A/B test's decision job is scheduled
         await jobs.defer_in(session, tasks.FANOUT, tenant_id=tenant_id, campaign_id=campaign_id,
                             queueing_lock=fanout_lock(tenant_id, campaign_id), lock=fanout_lock(tenant_id, campaign_id))
     return await get(session, tenant_id, campaign_id)
 
 
-async def cancel(session: AsyncSession, tenant_id: str, campaign_id: str, by: str, now: datetime) -> Campaign:
+async def cancel(session: AsyncSession, dispatch: Dispatcher | None, tenant_id: str, campaign_id: str, by: str,
+                 now: datetime) -> Campaign:
+    """Stops the fan-out at the next batch, and withdraws what dispatch still holds (quiet hours, best time)."""
     campaign = await get(session, tenant_id, campaign_id, lock=True)
     target(Action.CANCEL, campaign.state)
+    if dispatch is not None and campaign.started_at is not None:
+        await dispatch.cancel_source(session, tenant_id, "CAMPAIGN", campaign_id, now)
     await CampaignRepository(session, tenant_id).update(campaign_id, {
         "state": State.CANCELLED.value, "resume_state": None, "finished_at": now, "updated_at": now})
     await events.publish(session, tenant_id, campaign_id, CampaignCancelled(

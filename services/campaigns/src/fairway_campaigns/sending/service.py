@@ -26,8 +26,8 @@ from fairway_campaigns.campaigns import service as campaigns
 from fairway_campaigns.campaigns.repository import Campaign, CampaignRepository
 from fairway_campaigns.campaigns.schemas import MESSAGE_CHANNELS, AbTest, AudienceOut, Schedule, ScheduleKind
 from fairway_campaigns.campaigns.states import Action, State, target
+from fairway_campaigns.dispatcher import Dispatcher
 from fairway_campaigns.results.repository import NewMessage, ResultRepository
-from fairway_campaigns.sending.dispatcher import Dispatcher
 from fairway_campaigns.sending.repository import Recipient, RecipientRepository
 from fairway_campaigns.sending.schemas import TestSendOut, TestSendResult
 from fairway_campaigns.tasks import JobDeferrer
