@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +32,11 @@ class Dispatcher(Protocol):
                           now: datetime) -> Sequence[Submitted]:
         """Apply the policy and write ledger and send requests in the caller's transaction; one result per
         request, in order. A request id already in the ledger returns its recorded outcome and sends nothing."""
+        ...
+
+    async def outcome_counts(self, session: AsyncSession, tenant_id: str, kind: str, source_id: str
+                             ) -> Sequence[Any]:
+        """Recorded outcomes of a source's requests: rows with variant (the step id), outcome, reason, count."""
         ...
 
     async def cancel_source(self, session: AsyncSession, tenant_id: str, kind: str, source_id: str,

@@ -247,7 +247,9 @@ async def messaging_responder(bootstrap: str, topics: TopicNames, producer: AIOK
             now = datetime.now(UTC)
             steps = [("sent", 1.0), ("delivered", 0.97)]
             if channel == "email":
-                steps += [("opened", 0.45), ("clicked", 0.12)]
+                # Members like variant A's subject better, so the demo's A/B test finds a winner.
+                opened = {"A": 0.6, "B": 0.3}.get(req.variant or "", 0.45)
+                steps += [("opened", opened), ("clicked", 0.25)]
             elif channel == "push":
                 steps = [("sent", 1.0), ("opened", 0.2)]
             for i, (what, p) in enumerate(steps):
@@ -286,6 +288,7 @@ async def run_simulators(*, bootstrap: str, prefix: str, tenant: str, members: i
             return
         rng = random.Random()
         responder = asyncio.create_task(messaging_responder(bootstrap, topics, producer, rng))
+        marketer = asyncio.create_task(_demo_marketer(tenant, members, state_dir))
         try:
             feed = Feed(tenant, topics)
             while True:
@@ -294,5 +297,25 @@ async def run_simulators(*, bootstrap: str, prefix: str, tenant: str, members: i
                 await asyncio.sleep(tick_seconds)
         finally:
             responder.cancel()
+            marketer.cancel()
     finally:
         await producer.stop()
+
+
+async def _demo_marketer(tenant: str, members: int, state_dir: Path) -> None:
+    """Plan the demo club's campaigns once (the platform's secret signs the marketer's token)."""
+    import os
+
+    from fairway_cli import demo_campaigns
+    from fairway_cli.platform import SERVICES
+
+    secret = os.environ.get("FAIRWAY_JWT_SECRET")
+    if not secret:
+        print("simulators: no FAIRWAY_JWT_SECRET; the demo campaigns are not planned", flush=True)
+        return
+    try:
+        await demo_campaigns.plan(tenant=tenant, secret=secret, members=members, state_dir=state_dir,
+                                  segmentation_url=f"http://127.0.0.1:{SERVICES['segmentation']}",
+                                  campaigns_url=f"http://127.0.0.1:{SERVICES['campaigns']}")
+    except Exception as exc:  # the demo's marketer failing must not stop the club's simulators
+        print(f"simulators: planning the demo campaigns failed: {exc!r}", flush=True)

@@ -70,11 +70,15 @@ class ResultRepository:
         )
 
     async def stamp(self, request_id: str, column: str, at: datetime) -> bool:
+        """Messaging did something with the message: a message dispatch held (quiet hours, best time) was
+        evidently requested since."""
         col = messages.c[column]
         result = await self.session.execute(
             update(messages)
             .where(messages.c.tenant_id == self.tenant_id, messages.c.request_id == request_id, col.is_(None))
-            .values({column: at})
+            .values({column: at, "outcome": case((messages.c.outcome == "HELD", "REQUESTED"),
+                                                 else_=messages.c.outcome),
+                     "requested_at": func.coalesce(messages.c.requested_at, at)})
         )
         return bool(result.rowcount)
 
@@ -150,12 +154,14 @@ class ResultRepository:
                          ) -> list[VariantCounts]:
         base = and_(messages.c.tenant_id == self.tenant_id, messages.c.campaign_id == campaign_id,
                     messages.c.wave.in_(list(waves)))
+        reached = messages.c.outcome == "REQUESTED"
         cols: list[Any] = [
             messages.c.variant,
             func.count(func.distinct(messages.c.profile_id)).label("targeted"),
             func.count().filter(messages.c.outcome == "REQUESTED").label("requested"),
-            func.coalesce(func.sum(messages.c.revenue), 0).label("revenue"),
-            *(func.count(messages.c[c]).label(c) for c in COUNTED),
+            # The control group's conversions are the baseline (control()), not the campaign's.
+            func.coalesce(func.sum(messages.c.revenue).filter(reached), 0).label("revenue"),
+            *(func.count(messages.c[c]).filter(reached).label(c) for c in COUNTED),
         ]
         rows = (await self.session.execute(select(*cols).where(base).group_by(messages.c.variant))).all()
         outcome_rows = (await self.session.execute(
@@ -176,7 +182,8 @@ class ResultRepository:
     async def hourly(self, campaign_id: str) -> list[tuple[datetime, str, int]]:
         """(hour, what, count) for every stamped column: the campaign hour by hour."""
         out: list[tuple[datetime, str, int]] = []
-        base = and_(messages.c.tenant_id == self.tenant_id, messages.c.campaign_id == campaign_id)
+        base = and_(messages.c.tenant_id == self.tenant_id, messages.c.campaign_id == campaign_id,
+                    messages.c.outcome == "REQUESTED")
         for column in ("requested_at", *COUNTED):
             col = messages.c[column]
             hour = func.date_trunc("hour", col)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fairway_campaigns.campaigns.repository import Campaign
 from fairway_campaigns.campaigns.schemas import AbTest
+from fairway_campaigns.dispatcher import Dispatcher
 from fairway_campaigns.results.repository import ResultRepository
 from fairway_campaigns.results.schemas import CampaignStats, HourStats, UpliftStats, VariantResult
 from fairway_events.contracts.identity import (
@@ -81,16 +82,24 @@ def _rate(n: int, d: int) -> float:
     return round(n / d, 4) if d else 0.0
 
 
-async def stats(session: AsyncSession, tenant_id: str, campaign: Campaign) -> CampaignStats:
+async def stats(session: AsyncSession, dispatch: Dispatcher | None, tenant_id: str, campaign: Campaign
+                ) -> CampaignStats:
     repo = ResultRepository(session, tenant_id)
     rows = await repo.by_variant(campaign.id)
+    # Dispatch's ledger knows the fate of held messages first (released, expired, cancelled): its outcomes win.
+    ledger: dict[str | None, dict[str, int]] = {}
+    if dispatch is not None:
+        for o in await dispatch.outcome_counts(session, tenant_id, "CAMPAIGN", campaign.id):
+            ledger.setdefault(o.variant, {}).setdefault(o.outcome, 0)
+            ledger[o.variant][o.outcome] += o.count
     variants = []
     for r in rows:
         c = r.counts
+        outcomes = ledger.get(r.variant) or r.outcomes
         variants.append(VariantResult(
-            variant=r.variant, targeted=r.targeted, requested=r.requested,
-            held=r.outcomes.get("HELD", 0),
-            skipped={k: v for k, v in r.outcomes.items() if k not in ("REQUESTED", "HELD")},
+            variant=r.variant, targeted=r.targeted, requested=outcomes.get("REQUESTED", r.requested),
+            held=outcomes.get("HELD", 0),
+            skipped={k: v for k, v in outcomes.items() if k not in ("REQUESTED", "HELD")},
             revenue=r.revenue, openRate=_rate(c["opened"], r.requested), clickRate=_rate(c["clicked"], r.requested),
             conversionRate=_rate(c["converted"], r.requested), **c,
         ))
