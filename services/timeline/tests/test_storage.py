@@ -17,7 +17,7 @@ from fairway_events import Delivery, registry
 from fairway_events.contracts.identity import ProfileCreated
 from fairway_events.envelope import decode_raw
 from fairway_testkit import TEST_JWT_SECRET, upstream_event
-from fairway_timeline.activities.models import NewActivity
+from fairway_timeline.activities.records import NewActivity
 from fairway_timeline.activities.repository import ActivityRepository
 from fairway_timeline.app import MIGRATIONS
 from fairway_timeline.counters.repository import CountersRepository

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fairway_identity.jsonutil import dumps
-from fairway_identity.merge_records.models import Candidate
+from fairway_identity.merge_records.candidates import Candidate
 
 
 class MergeRepository:

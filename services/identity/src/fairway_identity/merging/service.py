@@ -19,7 +19,7 @@ from fairway_identity.eventlog.events import envelope
 from fairway_identity.eventlog.repository import EventLogRepository
 from fairway_identity.merge_records.repository import MergeRepository
 from fairway_identity.merging.replay import LoggedEvent, MergeRecord, Replayer
-from fairway_identity.profiles.models import LiveProfile
+from fairway_identity.profiles.records import LiveProfile
 from fairway_identity.profiles.repository import ProfileRepository
 from fairway_identity.profiles.state import diff
 from fairway_identity.resolution.handlers import reopen_against_winner

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fairway_chassis import RepositoryBase
 from fairway_identity.jsonutil import dumps
-from fairway_identity.profiles.models import KeyRecord, LiveProfile, ProfileRecord, live_profile
+from fairway_identity.profiles.records import KeyRecord, LiveProfile, ProfileRecord, live_profile
 
 # Insert new and update changed profiles from one JSON document (:profiles). Also part of the consumer's
 # single write statement (resolution.repository). A row never updates another tenant's profile of the same id.

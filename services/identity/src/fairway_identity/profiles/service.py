@@ -12,7 +12,7 @@ from fairway_events.contracts.identity import Attributes, Consent, Identities, P
 from fairway_identity.eventlog.events import LogRow, envelope
 from fairway_identity.eventlog.repository import EventLogRepository
 from fairway_identity.keys import ORDER
-from fairway_identity.profiles.models import LiveProfile, ProfileRecord
+from fairway_identity.profiles.records import LiveProfile, ProfileRecord
 from fairway_identity.profiles.repository import ProfileRepository
 from fairway_identity.profiles.schemas import AttributeSource, Customer, CustomerPatch
 from fairway_identity.profiles.state import ProfileState, apply_staff, diff, stamp

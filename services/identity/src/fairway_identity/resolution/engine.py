@@ -27,8 +27,8 @@ from fairway_events.contracts.identity import (
 )
 from fairway_identity.eventlog.events import LogRow, envelope
 from fairway_identity.keys import CONFIDENCE, Key, Rejected, TokenT
-from fairway_identity.merge_records.models import Candidate
-from fairway_identity.profiles.models import LiveProfile
+from fairway_identity.merge_records.candidates import Candidate
+from fairway_identity.profiles.records import LiveProfile
 from fairway_identity.profiles.state import INERT, TOUCHES, ProfileState, apply_upstream, diff, stamp
 from fairway_identity.settings import ResolutionPolicy
 

@@ -20,7 +20,7 @@ from fairway_events.contracts.upstream import UPSTREAM_TOPICS
 from fairway_events.registry import registry
 from fairway_identity.eventlog.events import envelope
 from fairway_identity.keys import Rejected, keys_from_hints
-from fairway_identity.merge_records.models import Candidate
+from fairway_identity.merge_records.candidates import Candidate
 from fairway_identity.merge_records.repository import MergeRepository
 from fairway_identity.profiles.repository import ProfileBatchRepository
 from fairway_identity.resolution.engine import BatchResolver, Incoming

@@ -14,7 +14,7 @@ from fairway_identity.eventlog.events import LogRow
 from fairway_identity.eventlog.repository import LOG_INSERT, log_rows
 from fairway_identity.jsonutil import dumps
 from fairway_identity.keys import TokenT
-from fairway_identity.profiles.models import LiveProfile
+from fairway_identity.profiles.records import LiveProfile
 from fairway_identity.profiles.repository import PROFILE_UPSERT, profile_rows
 
 _KEYS_INSERT = """

@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fairway_timeline.activities.models import Activity, NewActivity
+from fairway_timeline.activities.records import Activity, NewActivity
 from fairway_timeline.db import activities, activity_key_waits, activity_totals, profiles
 from fairway_timeline.identity_map.keys import Key
 

@@ -12,7 +12,7 @@ from uuid_utils.compat import uuid7
 
 from fairway_events import Envelope
 from fairway_timeline.activities.catalogue import describe
-from fairway_timeline.activities.models import NewActivity
+from fairway_timeline.activities.records import NewActivity
 from fairway_timeline.activities.repository import ActivityRepository
 from fairway_timeline.counters.repository import AFFECTS_COUNTERS
 from fairway_timeline.identity_map.keys import key_hash, keys_from_hints

@@ -10,7 +10,7 @@ from uuid_utils.compat import uuid7
 
 from fairway_chassis import Forbidden, NotFound, Principal
 from fairway_timeline.activities.catalogue import KINDS, ActivityType, note_title
-from fairway_timeline.activities.models import NewActivity
+from fairway_timeline.activities.records import NewActivity
 from fairway_timeline.activities.repository import ActivityRepository
 from fairway_timeline.notes.repository import Note, NoteRepository
 from fairway_timeline.notes.schemas import NoteIn, NotePatch
