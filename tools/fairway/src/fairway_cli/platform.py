@@ -161,6 +161,11 @@ def up(*, members: int = 300, demo: bool = True) -> None:
         pkg = "fairway_" + name.replace("-", "_")
         _spawn(name, [sys.executable, "-m", pkg], {**env, f"FAIRWAY_{name.replace('-', '_').upper()}_PORT": str(port)})
     state = _wait_ready()
+    if demo and state.get("social") == "ready":
+        seeded = subprocess.run([sys.executable, "-m", "fairway_social.demo", "--url",
+                                 f"http://127.0.0.1:{SERVICES['social']}", "--tenant", "demo"],
+                                env=env, capture_output=True, text=True, timeout=120)
+        print(seeded.stdout.strip() or f"social demo not seeded: {seeded.stderr.strip()[-500:]}")
     if demo:
         _spawn("simulators", [sys.executable, "-m", "fairway_cli.main", "simulate", "--tenant", "demo",
                               "--members", str(members)], env)

@@ -51,6 +51,12 @@ async def refresh_tenant(sessionmaker: async_sessionmaker[AsyncSession], st: Soc
             continue
         async with sessionmaker() as session, session.begin():
             now = st.now()
+            # Under the row lock: a concurrent round that stored the same figures first makes this one a no-op.
+            current = await TargetRepository(session, tenant_id).get(t.id, lock=True)
+            if current is None or (current.engagement_at is not None and Metrics(
+                    current.likes or 0, current.comments or 0, current.shares or 0, current.impressions or 0,
+                    current.clicks or 0) == m):
+                continue
             await TargetRepository(session, tenant_id).set(t.id, now, likes=m.likes, comments=m.comments,
                                                            shares=m.shares, impressions=m.impressions, clicks=m.clicks,
                                                            engagement_at=now)
