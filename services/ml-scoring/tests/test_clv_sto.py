@@ -10,7 +10,7 @@ from fairway_ml_scoring.app import create_app
 from fairway_ml_scoring.features.events import LogEvent
 from fairway_ml_scoring.features.repository import FeatureLogRepository
 from fairway_ml_scoring.features.snapshots import replace_snapshots
-from fairway_ml_scoring.models import service
+from fairway_ml_scoring.lifecycle import service
 from fairway_ml_scoring.synthetic import club_history
 from fairway_testkit import auth_headers, run_service
 

@@ -21,9 +21,9 @@ from fairway_ml_scoring.app import create_app
 from fairway_ml_scoring.churn.service import _bucket, choose, tenant_baseline
 from fairway_ml_scoring.db import ml_churn_predictions
 from fairway_ml_scoring.drift.service import check_drift
-from fairway_ml_scoring.models import service
+from fairway_ml_scoring.lifecycle import service
+from fairway_ml_scoring.results.repository import ScoreRepository
 from fairway_ml_scoring.scoring.batch import score_all
-from fairway_ml_scoring.scoring.repository import ScoreRepository
 from fairway_ml_scoring.synthetic import club_history
 from fairway_testkit import auth_headers, run_service, wait_for
 

@@ -16,12 +16,14 @@ from fairway_chassis import (
     serve,
 )
 from fairway_ml_scoring.churn.endpoints import router as churn_router
+from fairway_ml_scoring.churn.online import serve_online
 from fairway_ml_scoring.clv.endpoints import router as clv_router
+from fairway_ml_scoring.clv.model import load_clv_model
 from fairway_ml_scoring.context import MlContext
 from fairway_ml_scoring.engagement.endpoints import router as engagement_router
-from fairway_ml_scoring.features.ingest import HANDLED, TOPICS, FeatureIngest
+from fairway_ml_scoring.ingest.handlers import HANDLED, TOPICS, FeatureIngest
 from fairway_ml_scoring.jobs import check_all_drift, refresh_all_tenants, watch_models
-from fairway_ml_scoring.models.endpoints import router as models_router
+from fairway_ml_scoring.lifecycle.endpoints import router as models_router
 from fairway_ml_scoring.settings import Settings
 from fairway_ml_scoring.sto.endpoints import router as sto_router
 
@@ -33,9 +35,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     ctx = MlContext(settings=settings, clock=clock or SystemClock())
 
     async def start(runtime: Runtime) -> None:
-        await asyncio.to_thread(ctx.start)
+        await asyncio.to_thread(ctx.start, load_clv_model)
         assert runtime.engine is not None and runtime.sessionmaker is not None
-        ctx.serve_online(runtime.engine, runtime.sessionmaker)
+        serve_online(ctx, runtime.engine, runtime.sessionmaker)
 
     async def stop(runtime: Runtime) -> None:
         if ctx.prediction_writer is not None:

@@ -71,7 +71,9 @@ async def _with_context(fn: Callable[[Any, Any], Awaitable[T]]) -> T:
     await migrate(MIGRATIONS, url)
     engine = make_engine(url, 4)
     ctx = MlContext(settings=settings)
-    await asyncio.to_thread(ctx.start)
+    from fairway_ml_scoring.clv.model import load_clv_model
+
+    await asyncio.to_thread(ctx.start, load_clv_model)
     try:
         return await fn(make_sessionmaker(engine), ctx)
     finally:
@@ -102,7 +104,7 @@ def _print(data: Any) -> None:
 @click.option("--label", type=LABELS, default=None, help="churn label (default from settings)")
 def train(model: str, tenant: str, as_of: str, horizon_days: int | None, label: str | None) -> None:
     """Train as of a date, log to MLflow, register as challenger (churn) and promote if it passes the gate."""
-    from fairway_ml_scoring.models import service
+    from fairway_ml_scoring.lifecycle import service
 
     when = _as_of(as_of)
     _print(
@@ -126,7 +128,7 @@ def evaluate(model: str, tenant: str, as_of: str, horizon_days: int | None, labe
     churn: AUC, precision and recall at the decision threshold (and the rule-based fallback's AUC);
     clv: predicted vs actual total, and mean absolute error of spend and purchases per customer.
     """
-    from fairway_ml_scoring.models import service
+    from fairway_ml_scoring.lifecycle import service
 
     when = _as_of(as_of)
     _print(

@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from fairway_chassis import Clock, SystemClock
 from fairway_ml_scoring.features.store import FeatureStoreGateway
@@ -39,16 +39,17 @@ class MlContext:
     _pending: set[asyncio.Future[Any]] = field(default_factory=set)
     sto_pools: dict[Any, Any] = field(default_factory=dict)  # pooled send-time priors, cached per process
     baselines: dict[str, Any] = field(default_factory=dict)  # typical member per club, for explanations
-    # Online churn serving (set when the service starts): the micro-batching predictor, batched reads and
-    # group-committed writes of stored predictions, and sessions for the rare paths that need a unit of work.
+    # Online churn serving (set when the service starts, by churn.online.serve_online): the micro-batching
+    # predictor, batched reads and group-committed writes of stored predictions, and sessions for the rare paths
+    # that need a unit of work.
     churn_online: Any = None
     stored_predictions: Any = None
     prediction_writer: Any = None
     sessions: async_sessionmaker[AsyncSession] | None = None
 
-    def start(self) -> None:
-        """Open Feast and the registry (blocking: call in a thread)."""
-        from fairway_ml_scoring.clv.model import load_clv_model
+    def start(self, clv_loader: Callable[..., Any]) -> None:
+        """Open Feast and the registry (blocking: call in a thread). `clv_loader` is clv's model loader (given by
+        the process's wiring: the context sits below the concepts that use it)."""
         from fairway_ml_scoring.models.loaded import load_model
 
         self.features = FeatureStoreGateway(self.settings)
@@ -61,7 +62,7 @@ class MlContext:
             )
 
         self.churn_models = ModelCache(self.registry, "churn", churn_loader)
-        self.clv_models = ModelCache(self.registry, "clv", load_clv_model, aliases=("champion",))
+        self.clv_models = ModelCache(self.registry, "clv", clv_loader, aliases=("champion",))
 
     def stop(self) -> None:
         self.online_writer.shutdown(wait=True)
@@ -79,18 +80,8 @@ class MlContext:
     def now(self) -> datetime:
         return self.clock.now()
 
-    def serve_online(self, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> None:
-        """Wire online churn serving to the service's database (startup, on the event loop)."""
-        from fairway_ml_scoring.churn.online import OnlinePredictor
-        from fairway_ml_scoring.churn.writer import PredictionWriter, StoredPredictions
-
-        self.churn_online = OnlinePredictor(self)
-        self.prediction_writer = PredictionWriter(engine)
-        self.stored_predictions = StoredPredictions(engine)
-        self.sessions = sessions
-
     def session(self) -> AsyncSession:
-        assert self.sessions is not None, "serve_online() runs when the service starts"
+        assert self.sessions is not None, "churn.online.serve_online() runs when the service starts"
         return self.sessions()
 
     # -- after-commit effects -------------------------------------------------------------------------------

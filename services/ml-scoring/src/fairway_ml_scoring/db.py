@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from fairway_chassis import make_metadata
 from fairway_events import event_tables
-from fairway_ml_scoring.features.engine import RAW_FIELDS
+from fairway_ml_scoring.feature_fields import RAW_FIELDS
 
 metadata = make_metadata()
 outbox_table, inbox_table = event_tables(metadata)

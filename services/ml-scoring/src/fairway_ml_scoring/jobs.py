@@ -10,7 +10,7 @@ from fairway_events import outbox
 from fairway_ml_scoring.context import MlContext
 from fairway_ml_scoring.drift.service import check_drift
 from fairway_ml_scoring.features.repository import FeatureLogRepository
-from fairway_ml_scoring.models.service import deployed_events
+from fairway_ml_scoring.lifecycle.service import deployed_events
 from fairway_ml_scoring.scoring.batch import score_all
 
 

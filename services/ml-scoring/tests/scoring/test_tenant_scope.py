@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from fairway_chassis.db import migrate
 from fairway_ml_scoring.app import MIGRATIONS
 from fairway_ml_scoring.db import ml_churn_predictions, ml_scores
-from fairway_ml_scoring.scoring.repository import AlertRepository, PredictionRepository, ScoreRepository
+from fairway_ml_scoring.results.repository import AlertRepository, PredictionRepository, ScoreRepository
 
 T = datetime(2026, 11, 21, 7, 30, tzinfo=UTC)
 FAIRWAY, STONEHAVEN = "fairwaygolf", "stonehaven"

@@ -98,7 +98,7 @@ async def main() -> None:
     from fairway_ml_scoring.churn.service import choose
     from fairway_ml_scoring.features.engine import RAW_FIELDS
     from fairway_ml_scoring.features.transform import feature_matrix
-    from fairway_ml_scoring.models import service
+    from fairway_ml_scoring.lifecycle import service
     from fairway_ml_scoring.scoring.batch import score_all
     from fairway_ml_scoring.settings import Settings
     from fairway_ml_scoring.synthetic import club_history

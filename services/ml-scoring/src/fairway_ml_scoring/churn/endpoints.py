@@ -10,7 +10,7 @@ from fairway_chassis import SessionDep
 from fairway_ml_scoring.churn.risk import days_until_churn
 from fairway_ml_scoring.churn.service import predict, record_actual
 from fairway_ml_scoring.deps import Ml, OutcomeRecorder, Reader
-from fairway_ml_scoring.scoring.repository import ScoreRepository
+from fairway_ml_scoring.results.repository import ScoreRepository
 
 router = APIRouter(prefix="/api/v1/ml/churn", tags=["churn"])
 RiskLevel = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]

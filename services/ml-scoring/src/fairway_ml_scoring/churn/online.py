@@ -19,13 +19,23 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from fairway_ml_scoring.churn.service import Choice, PredictionInput, prediction_documents
+from fairway_ml_scoring.churn.writer import PredictionWriter, StoredPredictions
 from fairway_ml_scoring.context import MlContext
-from fairway_ml_scoring.features.engine import RAW_FIELDS
+from fairway_ml_scoring.feature_fields import RAW_FIELDS
 from fairway_ml_scoring.features.transform import feature_matrix
 
 Result = tuple[dict[str, Any], dict[str, Any]]  # (API document, database row)
+
+
+def serve_online(ctx: MlContext, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Wire online churn serving to the service's database (startup, on the event loop)."""
+    ctx.churn_online = OnlinePredictor(ctx)
+    ctx.prediction_writer = PredictionWriter(engine)
+    ctx.stored_predictions = StoredPredictions(engine)
+    ctx.sessions = sessions
 
 
 @dataclass

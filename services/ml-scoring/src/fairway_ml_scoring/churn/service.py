@@ -27,13 +27,13 @@ from fairway_ml_scoring.churn.explain import (
 from fairway_ml_scoring.churn.risk import days_until_churn, predicted_churn_date, risk_level
 from fairway_ml_scoring.churn.rules import RULES_VERSION, rule_probability
 from fairway_ml_scoring.context import MlContext
-from fairway_ml_scoring.features.engine import RAW_FIELDS
+from fairway_ml_scoring.feature_fields import RAW_FIELDS
 from fairway_ml_scoring.features.repository import FeatureLogRepository
 from fairway_ml_scoring.features.transform import FEATURE_NAMES, as_columns, as_row, feature_matrix
 from fairway_ml_scoring.models.loaded import LoadedModel
 from fairway_ml_scoring.models.metrics import classification_metrics
 from fairway_ml_scoring.models.registry import CHALLENGER, CHAMPION
-from fairway_ml_scoring.scoring.repository import AlertRepository, PredictionRepository, ScoreRepository
+from fairway_ml_scoring.results.repository import AlertRepository, PredictionRepository, ScoreRepository
 
 MODEL = "churn"
 _BASELINE_TTL = 600.0

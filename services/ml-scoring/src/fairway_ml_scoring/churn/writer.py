@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from fairway_ml_scoring.churn.batching import Coalescer
-from fairway_ml_scoring.scoring.repository import PredictionBatch
+from fairway_ml_scoring.results.repository import PredictionBatch
 
 Key = tuple[str, str, datetime]  # tenant, member, now
 

@@ -17,7 +17,7 @@ from fairway_events.contracts.scoring import FeatureDriftDetected
 from fairway_ml_scoring.context import MlContext
 from fairway_ml_scoring.drift.stats import drift_report
 from fairway_ml_scoring.models.registry import CHAMPION
-from fairway_ml_scoring.scoring.repository import AlertRepository, ScoreRepository
+from fairway_ml_scoring.results.repository import AlertRepository, ScoreRepository
 
 MIN_SAMPLE = 30
 

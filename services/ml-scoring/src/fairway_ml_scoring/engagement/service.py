@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fairway_chassis import NotFound
 from fairway_ml_scoring.context import MlContext
-from fairway_ml_scoring.engagement.scoring import WEIGHTS, combine, components
+from fairway_ml_scoring.features.engagement import WEIGHTS, combine, components
 from fairway_ml_scoring.features.repository import FeatureLogRepository
 from fairway_ml_scoring.features.transform import NEVER_DAYS
 

@@ -15,7 +15,7 @@ from feast import Entity, FeatureService, FeatureView, Field, PushSource, ValueT
 from feast.infra.offline_stores.contrib.postgres_offline_store.postgres_source import PostgreSQLSource
 from feast.types import Array, Float64
 
-from fairway_ml_scoring.features.engine import RAW_FIELDS
+from fairway_ml_scoring.feature_fields import RAW_FIELDS
 
 FEATURE_VIEW = "profile_features"  # named columns: training sets (historical retrieval) and exploration
 VECTOR_VIEW = "profile_vector"  # the same row packed in one array: what serving reads online

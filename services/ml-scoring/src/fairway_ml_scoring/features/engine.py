@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fairway_ml_scoring.feature_fields import RAW_FIELDS
 from fairway_ml_scoring.features.events import (
     ACTIVITY_KINDS,
     SPEND_KINDS,
@@ -31,61 +32,6 @@ WINDOW_DAYS = (30, 90, 365)
 _SHIFT = 35  # seconds fit in 35 bits until the year 3058; subjects in the upper bits
 _CANCELLED_STATUSES = {"cancelled", "canceled", "resigned", "terminated", "lapsed", "inactive"}
 
-# The raw columns of a feature row (all float64; NaN = unknown). Timestamps are epoch seconds: derived
-# features such as "days since" are computed against the as-of time in transform.py, never stored.
-RAW_FIELDS: tuple[str, ...] = (
-    "last_activity_ts",
-    "first_activity_ts",
-    "last_booking_ts",
-    "last_round_ts",
-    "last_purchase_ts",
-    "last_email_open_ts",
-    "activity_30d",
-    "activity_90d",
-    "activity_365d",
-    "activity_all",
-    "bookings_30d",
-    "bookings_90d",
-    "bookings_365d",
-    "rounds_30d",
-    "rounds_90d",
-    "rounds_365d",
-    "cancellations_90d",
-    "cancellations_365d",
-    "purchases_90d",
-    "purchases_365d",
-    "spend_30d",
-    "spend_90d",
-    "spend_365d",
-    "spend_all",
-    "payments_365d",
-    "payment_amount_365d",
-    "email_sent_30d",
-    "email_sent_90d",
-    "email_opened_30d",
-    "email_opened_90d",
-    "email_clicked_30d",
-    "email_clicked_90d",
-    "email_bounced_90d",
-    "sms_sent_30d",
-    "sms_sent_90d",
-    "push_sent_30d",
-    "push_sent_90d",
-    "push_opened_30d",
-    "push_opened_90d",
-    "unsubscribes_365d",
-    "complaints_365d",
-    "member_since_ts",
-    "membership_expiry_ts",
-    "membership_cancelled",
-    "handicap_latest",
-    "handicap_90d_ago",
-    "consent_email",
-    "consent_sms",
-    "consent_push",
-    "consent_whatsapp",
-    "event_count",
-)
 
 
 def _epoch(value: Any) -> float:

@@ -15,7 +15,8 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fairway_ml_scoring.db import ml_feature_snapshots
-from fairway_ml_scoring.features.engine import RAW_FIELDS, EventLog
+from fairway_ml_scoring.feature_fields import RAW_FIELDS
+from fairway_ml_scoring.features.engine import EventLog
 
 COLUMNS = ["tenant_id", "profile_id", "event_timestamp", *RAW_FIELDS]
 

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import make_url
 
+from fairway_ml_scoring.feature_fields import RAW_FIELDS
 from fairway_ml_scoring.feature_repo.definitions import FEATURE_SERVICE, PUSH_SOURCE, VECTOR_VIEW, definitions
-from fairway_ml_scoring.features.engine import RAW_FIELDS
 from fairway_ml_scoring.settings import Settings
 
 EPOCH = datetime(1970, 1, 2, tzinfo=UTC)

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fairway_ml_scoring.engagement.scoring import engagement_scores
-from fairway_ml_scoring.features.engine import DAY, RAW_FIELDS
+from fairway_ml_scoring.feature_fields import RAW_FIELDS
+from fairway_ml_scoring.features.engagement import engagement_scores
+from fairway_ml_scoring.features.engine import DAY
 
 NEVER_DAYS = 1000.0  # "days since" for something that never happened
 UNKNOWN_EXPIRY_DAYS = 1000.0

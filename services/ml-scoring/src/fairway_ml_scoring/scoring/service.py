@@ -31,7 +31,7 @@ from fairway_ml_scoring.db import ml_profiles
 from fairway_ml_scoring.features.engine import EventLog
 from fairway_ml_scoring.features.repository import FeatureLogRepository
 from fairway_ml_scoring.features.transform import FEATURE_NAMES, model_features
-from fairway_ml_scoring.scoring.repository import PredictionRepository, ScoreRepository
+from fairway_ml_scoring.results.repository import PredictionRepository, ScoreRepository
 
 SOURCE = "ml-scoring"
 

@@ -37,7 +37,7 @@ from fairway_ml_scoring.features.events import (
 from fairway_ml_scoring.features.keys import key, keys_from_lists, normalise, provisional_subject
 from fairway_ml_scoring.features.repository import FeatureLogRepository
 from fairway_ml_scoring.features.snapshots import drop_subjects
-from fairway_ml_scoring.scoring.repository import ScoreRepository
+from fairway_ml_scoring.results.repository import ScoreRepository
 from fairway_ml_scoring.scoring.service import refresh_scores
 
 TOPICS = ["scl.events", "teetime.events", "messaging.events", "crm.identity", "crm.timeline"]

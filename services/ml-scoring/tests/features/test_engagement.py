@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from fairway_ml_scoring.engagement.scoring import combine, components
+from fairway_ml_scoring.features.engagement import combine, components
 
 
 def score(days, count30, ltv_cents, consent, sent, opened, clicked):

@@ -5,7 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fairway_chassis import Forbidden, SessionDep
 from fairway_ml_scoring.deps import Ml, ModelAdmin, ModelViewer
-from fairway_ml_scoring.models import service
+from fairway_ml_scoring.lifecycle import service
 
 router = APIRouter(prefix="/api/v1/ml/models", tags=["models"])
 ModelName = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[a-z_]+$")]

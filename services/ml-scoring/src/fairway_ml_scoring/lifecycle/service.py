@@ -38,7 +38,7 @@ from fairway_ml_scoring.models.cache import AliasChange, ModelCache
 from fairway_ml_scoring.models.loaded import LoadedModel, ModelRejected, load_model
 from fairway_ml_scoring.models.metrics import classification_metrics, gate
 from fairway_ml_scoring.models.registry import CHALLENGER, CHAMPION, MODEL_KINDS
-from fairway_ml_scoring.scoring.repository import PredictionRepository
+from fairway_ml_scoring.results.repository import PredictionRepository
 
 SOURCE = "ml-scoring"
 Sessions = async_sessionmaker[AsyncSession]
