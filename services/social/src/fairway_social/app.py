@@ -4,6 +4,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from fairway_chassis import Clock, ConsumerSpec, Runtime, ServiceDefinition, create_service, serve
+from fairway_social.ai.endpoints import router as ai_router
 from fairway_social.connections.endpoints import router as connections_router
 from fairway_social.content_calendar import handlers as calendar_handlers
 from fairway_social.content_calendar.endpoints import router as calendar_router
@@ -34,7 +35,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             settings=settings,
             migrations_dir=MIGRATIONS,
             description="OAuth connections to Facebook, Instagram and X; scheduled publishing; content calendar.",
-            routers=[connections_router, posts_router, media_router, calendar_router],
+            routers=[connections_router, ai_router, posts_router, media_router, calendar_router],
             consumers=[
                 ConsumerSpec(name="social.requests", topics=requests_handlers.TOPICS,
                              handler=requests_handlers.PostRequests(state), handles=requests_handlers.HANDLED),
