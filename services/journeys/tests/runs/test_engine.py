@@ -82,10 +82,11 @@ async def test_keyed_trigger_enters_once_per_booking(harness: Harness) -> None:
     await harness.feed(b1)
     await harness.feed(b1)  # redelivered
     await harness.feed(upstream("teetime.booking.created", T, who, {"bookingId": "BK-1001"}))  # same booking again
-    await harness.feed(upstream("teetime.booking.created", T, who, {"bookingId": "BK-1002"}))
+    await harness.feed(upstream("teetime.booking.created", T, who, {"bookingId": "BK-1002"}),
+                       upstream("teetime.booking.created", T, who, {"bookingId": "BK-1003"}))  # one batch
     keys = sorted(r.entry_key for r in await harness.rows("SELECT entry_key FROM runs WHERE journey_id = :j", j=jid))
-    assert keys == ["key:BK-1001", "key:BK-1002"]
-    assert len(await harness.published("dispatch.requested")) == 2
+    assert keys == ["key:BK-1001", "key:BK-1002", "key:BK-1003"]
+    assert len(await harness.published("dispatch.requested")) == 3
 
 
 async def test_goal_exits_mid_wait_and_wait_for_open_times_out(harness: Harness) -> None:

@@ -9,7 +9,7 @@ import importlib.util
 import subprocess
 import sys
 
-BENCHES = ["backbone", "identity", "timeline", "segmentation", "ml-scoring", "ai-gateway", "segment-parser"]
+BENCHES = ["backbone", "identity", "timeline", "segmentation", "ml-scoring", "ai-gateway", "segment-parser", "journeys"]
 
 
 def main() -> None:

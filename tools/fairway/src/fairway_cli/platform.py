@@ -166,6 +166,14 @@ def up(*, members: int = 300, demo: bool = True) -> None:
                                  f"http://127.0.0.1:{SERVICES['social']}", "--tenant", "demo"],
                                 env=env, capture_output=True, text=True, timeout=120)
         print(seeded.stdout.strip() or f"social demo not seeded: {seeded.stderr.strip()[-500:]}")
+    if demo and state.get("journeys") == "ready" and state.get("segmentation") == "ready":
+        from fairway_cli.demo_journeys import seed
+
+        try:  # before the simulators, so the club's new members enter the welcome series
+            seed(secret, "demo", f"http://127.0.0.1:{SERVICES['segmentation']}",
+                 f"http://127.0.0.1:{SERVICES['journeys']}")
+        except httpx.HTTPError as exc:
+            print(f"demo journeys not created: {exc}")
     if demo:
         _spawn("simulators", [sys.executable, "-m", "fairway_cli.main", "simulate", "--tenant", "demo",
                               "--members", str(members)], env)

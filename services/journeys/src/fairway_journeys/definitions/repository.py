@@ -96,6 +96,12 @@ class JourneyRepository:
             journey_versions.c.version == version))).first()
         return Version(row.journey_id, row.version, row.definition, row.created_at) if row else None
 
+    async def all_versions(self) -> list[tuple[str, int]]:
+        """(journey, version) of every frozen version of the tenant (a small table: versions are made by hand)."""
+        q = select(journey_versions.c.journey_id, journey_versions.c.version).where(
+            journey_versions.c.tenant_id == self.tenant_id)
+        return [(j, v) for j, v in (await self.session.execute(q)).all()]
+
     async def versions(self, journey_id: str) -> list[Version]:
         rows = (await self.session.execute(select(journey_versions).where(
             journey_versions.c.tenant_id == self.tenant_id, journey_versions.c.journey_id == journey_id,

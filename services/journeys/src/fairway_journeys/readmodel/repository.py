@@ -6,12 +6,13 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, text, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, bindparam, delete, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fairway_journeys.db import member_keys, members, segment_members
 from fairway_journeys.readmodel.member import Member
+from fairway_journeys.sql import among
 
 _DATE_COLUMNS = {"membership_expiry": "membershipExpiry", "member_since": "memberSince", "date_of_birth": "dateOfBirth"}
 
@@ -28,6 +29,12 @@ _MERGE = text(
     " member_since = ((m.fields || EXCLUDED.fields)->>'memberSince')::date,"
     " date_of_birth = ((m.fields || EXCLUDED.fields)->>'dateOfBirth')::date"
 )
+
+
+_RESOLVE = text(
+    "SELECT k.key_type, k.value, k.profile_id FROM unnest(:types, :values) AS u(key_type, value)"
+    " JOIN member_keys k ON k.tenant_id = :tenant AND k.key_type = u.key_type AND k.value = u.value"
+).bindparams(bindparam("types", type_=ARRAY(String)), bindparam("values", type_=ARRAY(String)))
 
 
 def _iso(v: Any) -> Any:
@@ -61,11 +68,11 @@ class MemberRepository:
         if not ids:
             return {}
         rows = (await self.session.execute(select(members).where(
-            members.c.tenant_id == self.tenant_id, members.c.profile_id.in_(ids)))).all()
+            members.c.tenant_id == self.tenant_id, among(members.c.profile_id, ids)))).all()
         segs: dict[str, list[str]] = {}
         for pid, sid in (await self.session.execute(select(segment_members.c.profile_id, segment_members.c.segment_id)
                                                     .where(segment_members.c.tenant_id == self.tenant_id,
-                                                           segment_members.c.profile_id.in_(ids)))).all():
+                                                           among(segment_members.c.profile_id, ids)))).all():
             segs.setdefault(pid, []).append(sid)
         return {r.profile_id: _member(r, segs.get(r.profile_id, [])) for r in rows}
 
@@ -96,10 +103,10 @@ class MemberRepository:
     async def resolve(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
         if not keys:
             return {}
-        q = select(member_keys.c.key_type, member_keys.c.value, member_keys.c.profile_id).where(
-            member_keys.c.tenant_id == self.tenant_id,
-            tuple_(member_keys.c.key_type, member_keys.c.value).in_(list(set(keys))))
-        return {(t, v): p for t, v, p in (await self.session.execute(q)).all()}
+        unique = sorted(set(keys))
+        rows = (await self.session.execute(_RESOLVE, {"tenant": self.tenant_id, "types": [t for t, _ in unique],
+                                                      "values": [v for _, v in unique]})).all()
+        return {(t, v): p for t, v, p in rows}
 
     async def enter_segment(self, segment_id: str, profile_id: str, at: datetime) -> None:
         await self.session.execute(insert(segment_members).values(

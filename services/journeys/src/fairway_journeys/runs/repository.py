@@ -7,12 +7,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, Text, bindparam, delete, func, select, text, tuple_
+from sqlalchemy import DateTime, Integer, String, Text, bindparam, delete, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fairway_journeys.db import run_steps, run_timers, run_waits, runs, sends, split_winners
 from fairway_journeys.runs.model import ACTIVE, Due, Run
+from fairway_journeys.sql import among
 
 _RUN_COLUMNS = [c.name for c in runs.c]
 
@@ -46,6 +47,31 @@ _COMPLETE_STEPS = text(
     " WHERE s.run_id = u.run_id AND s.seq = u.seq AND s.tenant_id = :tenant"
 ).bindparams(bindparam("ids", type_=ARRAY(String)), bindparam("outcomes", type_=ARRAY(String)),
              bindparam("seqs", type_=ARRAY(Integer)), bindparam("ats", type_=ARRAY(DateTime(timezone=True))))
+
+
+# One statement, one plan, whatever the batch size (a multi-row VALUES compiles 16 parameters per run afresh).
+_INSERT_RUNS = text(
+    "INSERT INTO runs (id, tenant_id, journey_id, version, profile_id, entry_key, status, step_id, seq, waiting,"
+    " step_entered_at, started_at, trigger, context)"
+    " SELECT u.id, :tenant, u.journey_id, u.version, u.profile_id, u.entry_key, 'ACTIVE', NULL, 0, NULL,"
+    " u.started_at, u.started_at, u.trigger, u.context::jsonb"
+    " FROM unnest(:id, :journey_id, :version, :profile_id, :entry_key, :started_at, :trigger, :context)"
+    " AS u(id, journey_id, version, profile_id, entry_key, started_at, trigger, context)"
+    " ON CONFLICT DO NOTHING RETURNING id"
+).bindparams(
+    bindparam("id", type_=ARRAY(String)), bindparam("journey_id", type_=ARRAY(String)),
+    bindparam("version", type_=ARRAY(Integer)), bindparam("profile_id", type_=ARRAY(String)),
+    bindparam("entry_key", type_=ARRAY(Text)), bindparam("started_at", type_=ARRAY(DateTime(timezone=True))),
+    bindparam("trigger", type_=ARRAY(Text)), bindparam("context", type_=ARRAY(Text)),
+)
+
+
+_HISTORY = text(
+    "SELECT r.journey_id, r.profile_id, max(r.started_at), bool_or(r.status = 'ACTIVE')"
+    " FROM unnest(:journeys, :profiles) AS u(journey_id, profile_id)"
+    " JOIN runs r ON r.tenant_id = :tenant AND r.journey_id = u.journey_id AND r.profile_id = u.profile_id"
+    " GROUP BY 1, 2"
+).bindparams(bindparam("journeys", type_=ARRAY(String)), bindparam("profiles", type_=ARRAY(String)))
 
 
 def _run(row: Any) -> Run:
@@ -82,7 +108,7 @@ class RunRepository:
         ids = sorted(set(run_ids))
         if not ids:
             return {}
-        q = (select(runs).where(runs.c.tenant_id == self.tenant_id, runs.c.id.in_(ids), runs.c.status == ACTIVE)
+        q = (select(runs).where(runs.c.tenant_id == self.tenant_id, among(runs.c.id, ids), runs.c.status == ACTIVE)
              .order_by(runs.c.id).with_for_update())
         return {r.id: r for r in map(_run, (await self.session.execute(q)).all())}
 
@@ -90,7 +116,7 @@ class RunRepository:
         ids = sorted(set(profile_ids))
         if not ids:
             return []
-        q = select(runs).where(runs.c.tenant_id == self.tenant_id, runs.c.profile_id.in_(ids),
+        q = select(runs).where(runs.c.tenant_id == self.tenant_id, among(runs.c.profile_id, ids),
                                runs.c.status == ACTIVE).order_by(runs.c.id)
         if lock:
             q = q.with_for_update()
@@ -106,12 +132,10 @@ class RunRepository:
         """(journey, profile) -> (latest start, has an active run), for entry rules."""
         if not pairs:
             return {}
-        q = (select(runs.c.journey_id, runs.c.profile_id, func.max(runs.c.started_at),
-                    func.bool_or(runs.c.status == ACTIVE))
-             .where(runs.c.tenant_id == self.tenant_id,
-                    tuple_(runs.c.journey_id, runs.c.profile_id).in_(list(set(pairs))))
-             .group_by(runs.c.journey_id, runs.c.profile_id))
-        return {(j, p): (at, act) for j, p, at, act in (await self.session.execute(q)).all()}
+        unique = sorted(set(pairs))
+        rows = (await self.session.execute(_HISTORY, {"tenant": self.tenant_id, "journeys": [j for j, _ in unique],
+                                                      "profiles": [p for _, p in unique]})).all()
+        return {(j, p): (at, act) for j, p, at, act in rows}
 
     async def waiting_for(self, event_type: str, keys: Iterable[str]) -> list[tuple[str, int, str]]:
         """(run id, seq, match key) of runs waiting for `event_type` with one of `keys`."""
@@ -120,7 +144,7 @@ class RunRepository:
             return []
         q = select(run_waits.c.run_id, run_waits.c.seq, run_waits.c.match_key).where(
             run_waits.c.tenant_id == self.tenant_id, run_waits.c.event_type == event_type,
-            run_waits.c.match_key.in_(ks))
+            among(run_waits.c.match_key, ks))
         return [tuple(r) for r in (await self.session.execute(q)).all()]  # type: ignore[misc]
 
     async def page(self, journey_id: str | None, profile_id: str | None, status: str | None,
@@ -140,7 +164,7 @@ class RunRepository:
         if not run_ids:
             return {}
         q = select(run_timers.c.run_id, run_timers.c.due_at).where(
-            run_timers.c.tenant_id == self.tenant_id, run_timers.c.run_id.in_(list(run_ids)))
+            run_timers.c.tenant_id == self.tenant_id, among(run_timers.c.run_id, list(run_ids)))
         return dict((await self.session.execute(q)).all())  # type: ignore[arg-type]
 
     # -- writing ---------------------------------------------------------------------------------------
@@ -148,8 +172,11 @@ class RunRepository:
         """Insert runs; those whose (journey, profile, entry key) already exists are not: returns the ids kept."""
         if not rows:
             return set()
-        stmt = insert(runs).values(list(rows)).on_conflict_do_nothing().returning(runs.c.id)
-        return set((await self.session.execute(stmt)).scalars().all())
+        cols = {c: [r[c] for r in rows] for c in ("id", "journey_id", "version", "profile_id", "entry_key",
+                                                  "started_at", "trigger")}
+        cols["context"] = [json.dumps(r["context"]) for r in rows]
+        result = await self.session.execute(_INSERT_RUNS, {"tenant": self.tenant_id, **cols})
+        return set(result.scalars().all())
 
     async def save(self, changed: Sequence[Run]) -> None:
         if not changed:
@@ -176,9 +203,9 @@ class RunRepository:
         if run_ids:
             ids = list(run_ids)
             await self.session.execute(delete(run_timers).where(run_timers.c.tenant_id == self.tenant_id,
-                                                                run_timers.c.run_id.in_(ids)))
+                                                                among(run_timers.c.run_id, ids)))
             await self.session.execute(delete(run_waits).where(run_waits.c.tenant_id == self.tenant_id,
-                                                               run_waits.c.run_id.in_(ids)))
+                                                               among(run_waits.c.run_id, ids)))
 
     async def set_timers(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
@@ -202,7 +229,7 @@ class RunRepository:
         if request_ids:
             col = sends.c[column]
             await self.session.execute(sends.update().where(
-                sends.c.tenant_id == self.tenant_id, sends.c.request_id.in_(list(request_ids)), col.is_(None)
+                sends.c.tenant_id == self.tenant_id, among(sends.c.request_id, list(request_ids)), col.is_(None)
             ).values({column: at}))
 
 

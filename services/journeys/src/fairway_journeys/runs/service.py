@@ -91,7 +91,7 @@ async def enrol(session: AsyncSession, deps: RunDeps, tenant_id: str, candidates
         if why:
             result.refused[c.profile_id] = why
             continue
-        if d.entry.oneActiveRun or not d.entry.reentry:
+        if d.entry.oneActiveRun or (not d.entry.reentry and c.entry_key is None):
             seen.add((c.journey_id, c.profile_id))  # a second candidate in this batch would be a second run
         key = c.entry_key or ("once" if not d.entry.reentry else f"event:{c.trigger_event_id or uuid7()}")
         row = {"id": str(uuid7()), "tenant_id": tenant_id, "journey_id": c.journey_id, "version": c.version,

@@ -141,8 +141,27 @@ class TenantBatch:
                 out[r.id] = d
         return out
 
+    async def _ending_types(self) -> set[str]:
+        """Event types that can end a run of this tenant: goals and exits of any version runs may be on. Most
+        events (a booking that is nobody's goal) then cost no look-up of runs at all."""
+        out: set[str] = set()
+        for journey_id, version in await JourneyRepository(self.session, self.tenant_id).all_versions():
+            d = await self.deps.versions.get(self.session, self.tenant_id, journey_id, version)
+            if d is None:
+                continue
+            if d.goal:
+                out.add(d.goal.eventType)
+            if d.exit.onUnsubscribe:
+                out.add("messaging.unsubscribed")
+            if d.exit.onSegmentExit:
+                out.add("segment.member_exited")
+        return out
+
     async def _goals_and_exits(self, items: list[Item], ended: set[str]) -> None:
         person = [i for i in items if i.profile_id and REACTIVE.get(i.env.event_type)]
+        if person:
+            ending = await self._ending_types()
+            person = [i for i in person if i.env.event_type in ending]
         if not person:
             return
         active = [r for r in await self.runs.active_of_profiles({i.profile_id for i in person if i.profile_id})

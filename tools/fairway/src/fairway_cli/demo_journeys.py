@@ -1,0 +1,50 @@
+"""The demo club's journeys, created through the public APIs as a marketer would: a welcome series for new members
+and a lapsed-golfer re-engagement (entered from a 'Lapsed golfers' segment, goal: a booking within 14 days).
+Idempotent: running `make up` again finds them by name."""
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from fairway_chassis.tokens import issue_token
+from fairway_journeys.generate.templates import LAPSED, WELCOME, definition_of
+
+LAPSED_SEGMENT = {
+    "name": "Lapsed golfers",
+    "description": "Members with no tee-time booking in the last 45 days",
+    "criteria": {"combinator": "AND", "rules": [
+        {"field": "status", "operator": "eq", "value": "ACTIVE"},
+        {"field": "lastBookingAt", "operator": "lt", "value": {"relative": "-45 days"}}]},
+}
+
+
+def _find(client: httpx.Client, url: str, name: str) -> dict[str, Any] | None:
+    cursor = None
+    while True:
+        page = client.get(url, params={"limit": 200, **({"cursor": cursor} if cursor else {})}).raise_for_status()
+        body = page.json()
+        hit = next((i for i in body["items"] if i["name"] == name), None)
+        if hit or not body.get("nextCursor"):
+            return hit
+        cursor = body["nextCursor"]
+
+
+def seed(secret: str, tenant: str, segmentation_url: str, journeys_url: str) -> list[str]:
+    headers = {"Authorization": f"Bearer {issue_token(secret, tenant=tenant, roles=['marketer'], subject='demo')}"}
+    made = []
+    with httpx.Client(headers=headers, timeout=30) as client:
+        segment = _find(client, f"{segmentation_url}/api/v1/segments", LAPSED_SEGMENT["name"])
+        if segment is None:
+            segment = client.post(f"{segmentation_url}/api/v1/segments", json=LAPSED_SEGMENT).raise_for_status().json()
+        lapsed = definition_of(LAPSED)
+        lapsed["trigger"]["segmentId"] = segment["id"]
+        for template, definition in ((WELCOME, definition_of(WELCOME)), (LAPSED, lapsed)):
+            j = _find(client, f"{journeys_url}/api/v1/journeys", template.name)
+            if j is None:
+                j = client.post(f"{journeys_url}/api/v1/journeys", json={
+                    "name": template.name, "goalText": template.goal, "definition": definition}).raise_for_status().json()
+            if j["status"] != "ACTIVE":
+                client.post(f"{journeys_url}/api/v1/journeys/{j['id']}/activate").raise_for_status()
+            made.append(j["id"])
+    return made
