@@ -138,14 +138,14 @@ async def timers(settings: Settings) -> None:
                 " SELECT 'bench-' || g, 1, :t, :j, 1, 'wait', 'WAIT', :now FROM generate_series(1, :n) g"), params)
             await s.execute(text(
                 "INSERT INTO run_timers (run_id, tenant_id, seq, due_at) SELECT 'bench-' || g, :t, 1,"
-                " :start + (g % 60000) * interval '1 millisecond' FROM generate_series(1, :n) g"), params)
+                " CAST(:start AS timestamptz) + (g % 60000) * interval '1 millisecond' FROM generate_series(1, :n) g"), params)
             due = [start + timedelta(milliseconds=ms) for ms in range(0, 60_000, 500)]
             await JobsTimerScheduler(app.state.runtime.jobs).schedule(s, TENANT, due)
         report("journeys.timers_seeded_in", time.perf_counter() - t0, "s")
         await until(lambda: scalar(app, "SELECT count(*) FROM run_timers"), 0, LEAD + 60 + 120, down=True)
         async with app.state.runtime.sessionmaker() as s:
-            lags = [r[0] for r in (await s.execute(text(
-                "SELECT extract(epoch FROM st.completed_at - (:start + (substr(st.run_id, 7)::int % 60000)"
+            lags = [float(r[0]) for r in (await s.execute(text(
+                "SELECT extract(epoch FROM st.completed_at - (CAST(:start AS timestamptz) + (substr(st.run_id, 7)::int % 60000)"
                 " * interval '1 millisecond')) FROM run_steps st WHERE st.step_id = 'wait' AND st.completed_at"
                 " IS NOT NULL"), {"start": start})).all()]
             twice = (await s.execute(text(
@@ -162,10 +162,12 @@ async def timers(settings: Settings) -> None:
         report("journeys.timers_left_unfired", left or 0, "timers", "0")
 
 
-async def run() -> None:
+async def run(parts: list[str]) -> None:
     rng = random.Random()
     async with bench_env() as env:
         for label, part in (("enrol", "enrolment"), ("timers", "timers")):
+            if parts and part not in parts:
+                continue
             url = await env.fresh_database(f"journeys_{label}")
             topics = TopicNames(f"bench{rng.randrange(10**6)}.")
             settings = Settings(database_url=url, database_name=url.rsplit("/", 1)[1], kafka_bootstrap=env.bootstrap,
@@ -184,7 +186,9 @@ async def run() -> None:
 
 
 def main() -> None:
-    asyncio.run(run())
+    import sys
+
+    asyncio.run(run(sys.argv[1:]))  # "enrolment", "timers", or both when none is named
 
 
 if __name__ == "__main__":
