@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -11,9 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 
 from fairway_chassis.db import migrate
 from fairway_identity.app import MIGRATIONS
+from fairway_identity.merge_records.candidates import Candidate
+from fairway_identity.merge_records.repository import MergeRef, MergeRepository
+from fairway_identity.privacy.repository import PrivacyRepository
 from fairway_identity.profiles.repository import ProfileBatchRepository, ProfileRepository
 
 FAIRWAY, STONEHAVEN = "fairwaygolf", "stonehaven"
+T = datetime(2026, 11, 21, 7, 30, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -83,3 +88,30 @@ async def test_the_consumers_batch_repository_matches_each_id_on_the_tenant_it_c
     assert await batch.keys_of([(FAIRWAY, theirs)]) == {theirs: {}}
     await batch.move_keys([(FAIRWAY, theirs, mine)])
     assert await owner_of(session, "hamish@stonehavengolf.co.uk") == theirs
+
+
+async def test_a_tenants_merge_and_privacy_repositories_leave_another_tenants_rows_alone(
+    session: AsyncSession,
+) -> None:
+    winner = await add_profile(session, STONEHAVEN, "hamish@stonehavengolf.co.uk")
+    loser = await add_profile(session, STONEHAVEN, "h.mcleod@stonehavengolf.co.uk", merged_into=winner)
+    theirs = MergeRepository.for_tenant(session, STONEHAVEN)
+    merge_id = str(uuid.uuid4())
+    await theirs.insert_merges([{"id": merge_id, "winner_id": winner, "loser_id": loser, "seq": 1,
+                                 "reason": "merged by staff", "evidence": None, "actor": "pro"}])
+    (cid, _, _), = await theirs.upsert_candidates([Candidate(STONEHAVEN, (winner, loser), [{"key": "phone"}], [], "e1")],
+                                                  [str(uuid.uuid4())])
+    mine = MergeRepository.for_tenant(session, FAIRWAY)
+
+    assert await mine.active_merge_of(loser) is None and await mine.latest_merge_into(winner) is None
+    assert await mine.active_merges([winner]) == [] and await mine.history([winner, loser]) == []
+    assert await mine.candidates_of([winner]) == [] and await mine.list_candidates("OPEN", None, 10) == []
+    assert await mine.dismiss(cid, "pro@fairwaygolf.co.za") is None
+    await mine.mark_undone(merge_id, "pro@fairwaygolf.co.za")
+    await PrivacyRepository.for_tenant(session, FAIRWAY).erase([winner, loser], T)
+    with pytest.raises(ValueError, match="another tenant"):
+        await mine.upsert_candidates([Candidate(STONEHAVEN, (winner, loser), [], [], "e2")], [str(uuid.uuid4())])
+
+    assert (await theirs.active_merge_of(loser)) == MergeRef(merge_id, winner, loser, 1)
+    assert [c.status for c in await theirs.list_candidates("OPEN", None, 10)] == ["OPEN"]
+    assert (await ProfileRepository.for_tenant(session, STONEHAVEN).read(winner)).status == "ACTIVE"  # type: ignore[union-attr]

@@ -34,25 +34,25 @@ async def list_candidates(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MergeCandidatePage:
-    rows = await MergeRepository.from_session(session).list_candidates(
-        principal.tenant_id, status, str(after) if (after := ID_CURSOR.decode(cursor)) else None, limit + 1
+    rows = await MergeRepository.for_tenant(session, principal.tenant_id).list_candidates(
+        status, str(after) if (after := ID_CURSOR.decode(cursor)) else None, limit + 1
     )
-    page = paginate(rows, limit, ID_CURSOR, key=lambda r: uuid.UUID(str(r["id"])))
+    page = paginate(rows, limit, ID_CURSOR, key=lambda r: uuid.UUID(str(r.id)))
     return MergeCandidatePage(
         items=[
             MergeCandidateOut(
-                id=r["id"],
-                profileIds=[r["a"], r["b"]],
-                status=r["status"],
-                evidence=r["evidence"],
-                conflictKeys=r["conflict_keys"],
-                seenCount=r["seen_count"],
-                sourceEventId=r["source_event_id"],
-                createdAt=r["created_at"],
-                updatedAt=r["updated_at"],
-                resolvedAt=r["resolved_at"],
-                resolvedBy=r["resolved_by"],
-                resolution=r["resolution"],
+                id=r.id,
+                profileIds=[r.a, r.b],
+                status=r.status,
+                evidence=r.evidence,
+                conflictKeys=r.conflict_keys,
+                seenCount=r.seen_count,
+                sourceEventId=r.source_event_id,
+                createdAt=r.created_at,
+                updatedAt=r.updated_at,
+                resolvedAt=r.resolved_at,
+                resolvedBy=r.resolved_by,
+                resolution=r.resolution,
             )
             for r in page.items
         ],

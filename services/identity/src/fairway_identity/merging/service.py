@@ -67,7 +67,7 @@ async def merge(
     w.dirty = lo.dirty = True
     await profiles.move_keys([(lo.id, w.id)])
     await profiles.save_profiles([w, lo])
-    merges = MergeRepository.from_session(session)
+    merges = MergeRepository.for_tenant(session, tenant_id)
     await merges.insert_merges(
         [
             {
@@ -111,7 +111,7 @@ async def merge(
                 now,
             )
         )
-    superseded = await merges.supersede_candidates(tenant_id, w.id, lo.id, actor)
+    superseded = await merges.supersede_candidates(w.id, lo.id, actor)
     reopened = reopen_against_winner(tenant_id, w.id, lo.id, superseded)
     if reopened:
         for cid, is_new, c in await merges.upsert_candidates(reopened, [new_event_id() for _ in reopened]):
@@ -143,7 +143,7 @@ async def unmerge(
 ) -> tuple[str, str]:
     """Undo a merge; returns (the profile that kept its events, the restored one)."""
     profiles = ProfileRepository.for_tenant(session, tenant_id)
-    merges = MergeRepository.from_session(session)
+    merges = MergeRepository.for_tenant(session, tenant_id)
     log = EventLogRepository.from_session(session)
     found = await profiles.root_of(profile_id)
     if found is None:
@@ -152,18 +152,18 @@ async def unmerge(
         raise Conflict(f"customer {profile_id} was erased; an erased profile cannot be unmerged")
     m: dict[str, Any] | None
     if loser_id:
-        m = await merges.active_merge_of(tenant_id, loser_id)
+        m = await merges.active_merge_of(loser_id)
         if m is None:
             raise Unprocessable(f"{loser_id} is not merged into anything", field="loserId")
         if (await profiles.root_of(loser_id) or ("",))[0] != found[0]:
             raise Unprocessable(f"{loser_id} is not merged into {profile_id}", field="loserId")
     else:
-        m = await merges.active_merge_of(tenant_id, profile_id)
+        m = await merges.active_merge_of(profile_id)
         if m is None:
-            m = await merges.latest_merge_into(tenant_id, found[0])
+            m = await merges.latest_merge_into(found[0])
         if m is None:
             raise Conflict(f"customer {profile_id} has no merge to undo")
-    record = MergeRecord(id=m["id"], winner=m["winner"], loser=m["loser"], seq=m["seq"])
+    record = MergeRecord(id=m.id, winner=m.winner, loser=m.loser, seq=m.seq)
     root = found[0]
 
     locked = await profiles.lock_profiles([root, record.loser])
@@ -173,8 +173,8 @@ async def unmerge(
 
     tree = await profiles.tree(root)
     active = [
-        MergeRecord(id=x["id"], winner=x["winner"], loser=x["loser"], seq=x["seq"])
-        for x in await merges.active_merges(tenant_id, tree)
+        MergeRecord(id=x.id, winner=x.winner, loser=x.loser, seq=x.seq)
+        for x in await merges.active_merges(tree)
     ]
     parent = {x.loser: x.winner for x in active}
     ancestors, p = set(), record.winner
@@ -244,13 +244,13 @@ async def unmerge(
 
 
 async def dismiss_candidate(session: AsyncSession, tenant_id: str, candidate_id: str, actor: str) -> None:
-    row = await MergeRepository.from_session(session).dismiss(tenant_id, candidate_id, actor)
+    row = await MergeRepository.for_tenant(session, tenant_id).dismiss(candidate_id, actor)
     if row is None:
         raise NotFound(f"no open merge candidate {candidate_id}")
     # Staff said these are different people: stop proposing them.
-    locked = await ProfileRepository.for_tenant(session, tenant_id).lock_profiles([row["a"], row["b"]])
+    locked = await ProfileRepository.for_tenant(session, tenant_id).lock_profiles(list(row))
     if len(locked) == 2:
-        a, b = locked[row["a"]], locked[row["b"]]
+        a, b = locked[row[0]], locked[row[1]]
         a.distinct_from.add(b.id)
         b.distinct_from.add(a.id)
         a.dirty = b.dirty = True

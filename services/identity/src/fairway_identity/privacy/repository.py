@@ -6,19 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+
+from fairway_chassis import RepositoryBase
 
 
-class PrivacyRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class PrivacyRepository(RepositoryBase):
+    """Erasure within one tenant."""
 
-    @classmethod
-    def from_session(cls, session: AsyncSession) -> PrivacyRepository:
-        return cls(session)
-
-    async def erase(self, tenant_id: str, ids: Sequence[str], at: datetime) -> None:
-        p = {"t": tenant_id, "ids": list(ids), "at": at}
+    async def erase(self, ids: Sequence[str], at: datetime) -> None:
+        p = {"t": self.tenant_id, "ids": list(ids), "at": at}
         await self.session.execute(
             text("""
             UPDATE profile SET status = 'DELETED', lifecycle_stage = 'SUBSCRIBER', tags = '[]', attributes = '{}',

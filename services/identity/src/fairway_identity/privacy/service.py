@@ -31,7 +31,7 @@ async def erase(session: AsyncSession, tenant_id: str, profile_id: str) -> dict[
         return {"profileId": root[0], "erasedIds": tree, "erasedAt": row.erased_at if row else None}
     await profiles.lock_profiles([root[0]])
     now = utcnow()
-    await PrivacyRepository.from_session(session).erase(tenant_id, tree, now)
+    await PrivacyRepository.for_tenant(session, tenant_id).erase(tree, now)
     await outbox.append(
         session, *[envelope(ProfileErased(profileId=i, erasedAt=now), tenant_id, i, now) for i in tree]
     )
@@ -47,7 +47,7 @@ async def export(session: AsyncSession, tenant_id: str, profile_id: str) -> dict
     tree = await profiles.tree(root)
     state = ProfileState.loads(row.state, row.identities)
     events = await EventLogRepository.from_session(session).events_of(tenant_id, tree)
-    merges = MergeRepository.from_session(session)
+    merges = MergeRepository.for_tenant(session, tenant_id)
     return {
         "exportedAt": utcnow(),
         "profile": to_customer(row, requested_id=profile_id).model_dump(mode="json"),
@@ -85,6 +85,6 @@ async def export(session: AsyncSession, tenant_id: str, profile_id: str) -> dict
             }
             for e in events
         ],
-        "merges": await merges.history(tenant_id, tree),
-        "mergeCandidates": await merges.candidates_of(tenant_id, tree),
+        "merges": await merges.history(tree),
+        "mergeCandidates": await merges.candidates_of(tree),
     }

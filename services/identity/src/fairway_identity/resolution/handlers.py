@@ -21,7 +21,7 @@ from fairway_events.registry import registry
 from fairway_identity.eventlog.events import envelope
 from fairway_identity.keys import Rejected, keys_from_hints
 from fairway_identity.merge_records.candidates import Candidate
-from fairway_identity.merge_records.repository import MergeRepository
+from fairway_identity.merge_records.repository import MergeBatchRepository, MergeRepository
 from fairway_identity.profiles.repository import ProfileBatchRepository
 from fairway_identity.resolution.engine import BatchResolver, Incoming
 from fairway_identity.resolution.repository import ResolutionRepository
@@ -137,7 +137,7 @@ class ResolveBatch:
             CONFLICT_RETRIES.inc()
             raise Retryable("a concurrent batch linked one of this batch's keys first; resolving again")
 
-        merges = MergeRepository.from_session(session)
+        merges = MergeBatchRepository(session)
         if engine.merges:
             await merges.insert_merges(
                 [
@@ -155,8 +155,8 @@ class ResolveBatch:
                 ]
             )
             for m in engine.merges:
-                superseded = await merges.supersede_candidates(
-                    m.tenant_id, m.winner, m.loser, actor="auto-merge"
+                superseded = await MergeRepository.for_tenant(session, m.tenant_id).supersede_candidates(
+                    m.winner, m.loser, actor="auto-merge"
                 )
                 for c in reopen_against_winner(m.tenant_id, m.winner, m.loser, superseded):
                     engine.candidates.setdefault((c.tenant_id, *c.pair), c)
