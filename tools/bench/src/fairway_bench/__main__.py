@@ -9,7 +9,9 @@ import importlib.util
 import subprocess
 import sys
 
-BENCHES = ["backbone", "identity", "timeline", "segmentation", "ml-scoring", "ai-gateway", "segment-parser", "journeys"]
+BENCHES = ["backbone", "identity", "timeline", "segmentation", "ml-scoring", "ai-gateway", "segment-parser", "journeys",
+           "cli"]
+TITLES = {"backbone": "backbone (libs/events)", "cli": "command line (fairway, fairway-ml)"}
 
 
 def main() -> None:
@@ -18,7 +20,7 @@ def main() -> None:
         if importlib.util.find_spec(module) is None:
             print(f"== {name}: no benchmark yet", flush=True)
             continue
-        print("== backbone (libs/events)" if name == "backbone" else f"== {name}", flush=True)
+        print(f"== {TITLES.get(name, name)}", flush=True)
         rc = subprocess.call([sys.executable, "-m", module])
         if rc:
             print(f"BENCH {name}: benchmark exited with code {rc}", flush=True)
