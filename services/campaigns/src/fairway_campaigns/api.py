@@ -30,3 +30,10 @@ def _jobs(request: Request) -> Any:
 
 
 JobsDep = Annotated[Any, Depends(_jobs)]
+
+
+def _rpc(request: Request) -> Any:
+    return request.app.state.runtime.rpc
+
+
+RpcDep = Annotated[Any, Depends(_rpc)]  # the Kafka request/reply client (the AI gateway)

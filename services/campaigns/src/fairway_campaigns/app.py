@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                              handles=dispatch_requests.HANDLED),
             ],
             jobs=registry,
+            rpc_client=True,  # the AI gateway's content.generate
             state=state,
         )
     )

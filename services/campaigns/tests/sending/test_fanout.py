@@ -94,3 +94,32 @@ async def test_audience_preview_and_exclusions(small_batches: RunningService, pr
     preview = await audience_of(api, c["id"], 20)
     assert preview["excluded"] == 10 and len(preview["sample"]) == 20
     assert all(p >= member(10) for p in preview["sample"])
+
+
+async def test_test_send_goes_through_dispatch_and_stays_out_of_results(
+        small_batches: RunningService, producer: object, created_topics: TopicNames) -> None:
+    api = Api(small_batches)
+    club = Club(producer, created_topics)
+    await club.members([member(1), member(2)])
+    await club.members([member(3)], email_opt_in=False)
+    await no_dispatch_rules(api)
+    c = await api.create(exclusionSegmentIds=[])
+    await audience_of(api, c["id"], 3)
+    r = await api.http.post(f"/api/v1/campaigns/{c['id']}/test-send",
+                            json={"profileIds": [member(1), member(3)]}, headers=api.headers)
+    assert r.status_code == 200, r.text
+    proof = r.json()
+    assert proof["runId"].startswith("proof-")
+    assert {x["profileId"]: x["outcome"] for x in proof["results"]} == {member(1): "REQUESTED",
+                                                                         member(3): "NO_CONSENT"}
+    again = (await api.http.post(f"/api/v1/campaigns/{c['id']}/test-send", json={"profileIds": [member(1)]},
+                                 headers=api.headers)).json()
+    assert again["results"][0]["requestId"] != proof["results"][0]["requestId"]  # each proof is a new run
+    stats = await api.get(f"/{c['id']}/stats")
+    assert stats["total"]["requested"] == 0 and (await api.get(f"/{c['id']}"))["state"] == "DRAFT"
+    # sent for real afterwards, the proofs still do not count
+    await api.http.patch(f"/api/v1/campaigns/{c['id']}", json={"schedule": {"kind": "NOW"}}, headers=api.headers)
+    await api.action(c["id"], "schedule")
+    await state_of(api, c["id"], "COMPLETED")
+    total = (await api.get(f"/{c['id']}/stats"))["total"]
+    assert (total["targeted"], total["requested"], total["skipped"]) == (3, 2, {"NO_CONSENT": 1})

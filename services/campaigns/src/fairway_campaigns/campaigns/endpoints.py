@@ -5,10 +5,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from fairway_campaigns.api import CampaignIdPath, JobsDep, NowDep, Reader, StateDep, Writer
-from fairway_campaigns.campaigns import service
+from fairway_campaigns.api import CampaignIdPath, JobsDep, NowDep, Reader, RpcDep, StateDep, Writer
+from fairway_campaigns.campaigns import content, service
 from fairway_campaigns.campaigns.repository import Campaign
-from fairway_campaigns.campaigns.schemas import CampaignIn, CampaignOut, CampaignPage, CampaignPatch
+from fairway_campaigns.campaigns.schemas import (
+    CampaignIn,
+    CampaignOut,
+    CampaignPage,
+    CampaignPatch,
+    GeneratedVariant,
+    GenerateIn,
+    GenerateOut,
+)
 from fairway_campaigns.campaigns.states import State
 from fairway_chassis import API_ERRORS, SessionDep, error_responses
 
@@ -94,3 +102,15 @@ async def cancel_campaign(campaign_id: CampaignIdPath, session: SessionDep, stat
     """Anything not finished -> CANCELLED; messages dispatch still holds are withdrawn."""
     return out(await service.cancel(session, state.dispatch, principal.tenant_id, campaign_id, principal.subject,
                                     now))
+
+
+@router.post("/{campaign_id}/content/generate", response_model=GenerateOut,
+             responses=error_responses(404, 409, 503))
+async def generate_content(campaign_id: CampaignIdPath, body: GenerateIn, session: SessionDep, rpc: RpcDep,
+                           now: NowDep, principal: Writer) -> GenerateOut:
+    """Copy from the AI gateway (tone, length, emoji) for a DRAFT's channel text or as its A/B test's variants."""
+    result, campaign = await content.generate(session, rpc, principal.tenant_id, campaign_id, body, now)
+    return GenerateOut(
+        variants=[GeneratedVariant(id=v.id, content=v.content, approach=v.approach) for v in result.variants],
+        source=result.source, decisionId=result.decisionId, requiresApproval=result.requiresApproval,
+        campaign=out(campaign))

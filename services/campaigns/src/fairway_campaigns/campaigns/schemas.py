@@ -120,6 +120,7 @@ class Variant(_In):
     body: Annotated[str, StringConstraints(min_length=1, max_length=20_000)] | None = None
     channel: Literal["EMAIL", "SMS", "PUSH"] | None = None
     sendAt: Aware | None = None
+    requiresApproval: bool = False  # generated copy the AI gateway wants a person to approve
 
 
 class AbTest(_In):
@@ -217,3 +218,31 @@ class AudienceOut(BaseModel):
 
 class TestSendIn(_In):
     profileIds: list[Id] = Field(min_length=1, max_length=10)
+
+
+class GenerateIn(_In):
+    """Ask the AI gateway for copy: `use` CONTENT writes the first variant into the channel's subject or body,
+    AB_VARIANTS makes the variants the campaign's A/B test, NONE only returns them."""
+
+    channel: Channel
+    field: Literal["subject", "body"] = "body"
+    tone: Literal["FORMAL", "FRIENDLY", "URGENT", "PLAYFUL"] = "FRIENDLY"
+    maxLength: int | None = Field(default=None, ge=10, le=10_000)
+    includeEmoji: bool = False
+    callToAction: Annotated[str, StringConstraints(max_length=100)] | None = None
+    variants: int = Field(default=1, ge=1, le=5)
+    use: Literal["CONTENT", "AB_VARIANTS", "NONE"] = "CONTENT"
+
+
+class GeneratedVariant(BaseModel):
+    id: str
+    content: str
+    approach: str
+
+
+class GenerateOut(BaseModel):
+    variants: list[GeneratedVariant]
+    source: str  # LLM, CACHE or FALLBACK
+    decisionId: str | None
+    requiresApproval: bool
+    campaign: CampaignOut

@@ -92,6 +92,13 @@ async def stats(session: AsyncSession, dispatch: Dispatcher | None, tenant_id: s
         for o in await dispatch.outcome_counts(session, tenant_id, "CAMPAIGN", campaign.id):
             ledger.setdefault(o.variant, {}).setdefault(o.outcome, 0)
             ledger[o.variant][o.outcome] += o.count
+        # Test-sends (proofs) share the campaign's source id in the ledger; they are not results.
+        for proof in await repo.by_variant(campaign.id, waves=("PROOF",)):
+            for outcome, n in proof.outcomes.items():
+                left = ledger.get(proof.variant, {}).get(outcome, 0) - n
+                if proof.variant in ledger:
+                    ledger[proof.variant][outcome] = left
+        ledger = {v: {k: n for k, n in o.items() if n > 0} for v, o in ledger.items()}
     variants = []
     for r in rows:
         c = r.counts
