@@ -19,10 +19,8 @@ from pathlib import Path
 import grimp
 
 ROOT = Path(__file__).resolve().parents[2]
-# `fairway replay transactions` moves onto fairway_events (issue 11, helper `stream`); the demo's journeys came with
-# the journeys service (reported to the lead). Remove lines, never add.
+# The demo's journeys came with the journeys service (reported to the lead). Remove lines, never add.
 KNOWN_UNDECLARED = {
-    "fairway_cli.main -> fairway_ml_scoring.replay",
     "fairway_cli.demo_journeys -> fairway_journeys.generate.templates",
 }
 

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fairway_ml_scoring.db import ml_profiles
 from fairway_ml_scoring.features.events import LogEvent
 from fairway_ml_scoring.features.keys import provisional_subject
 from fairway_ml_scoring.features.repository import FeatureLogRepository
@@ -63,14 +65,18 @@ def subject_of(ev: LogEvent) -> str:
     return provisional_subject(ev.tenant_id, ev.keys[0])
 
 
-async def insert_events(session: AsyncSession, events: Iterable[LogEvent]) -> None:
-    """Write events straight into the feature log (what the consumer does, without the broker)."""
+async def insert_events(session: AsyncSession, events: Iterable[LogEvent], *, announced: bool = True) -> None:
+    """Write events straight into the feature log (what the consumer does, without the broker). With
+    `announced`, identity is taken to have announced every person already, as a profile whose id is the
+    person's strongest key (`teetimePlayerId:M00001`): only profiles are customers, and these tests are about
+    models, not resolution. Without it, events wait for identity (parked) as unresolved upstream events do."""
+    events = list(events)
     rows = [
         {
             "tenant_id": e.tenant_id,
             "event_id": e.event_id,
             "subject_id": e.profile_id or subject_of(e),
-            "resolved": e.profile_id is not None,
+            "resolved": announced or e.profile_id is not None,
             "keys": e.keys,
             "kind": e.kind,
             "occurred_at": e.occurred_at,
@@ -83,3 +89,8 @@ async def insert_events(session: AsyncSession, events: Iterable[LogEvent]) -> No
     repo = FeatureLogRepository(session)
     for i in range(0, len(rows), 2000):
         await repo.append(rows[i : i + 2000])
+    if announced:
+        profiles = await session.execute(select(ml_profiles.c.tenant_id, ml_profiles.c.profile_id))
+        known = set(profiles.all())
+        for tenant, subject in sorted({(r["tenant_id"], r["subject_id"]) for r in rows} - known):
+            await repo.upsert_profile(tenant, subject, "ACTIVE")

@@ -278,7 +278,7 @@ async def test_churn_model_lifecycle(ml_settings) -> None:
         assert perf["champion"] == "1" and perf["live"]["churn-v1"]["n"] == 1
         assert any(p["modelVersion"] == f"churn-v{weak}" for p in perf["predictionsLast30Days"])
         batch = await score_all(sessions, ctx, "club-a")
-        assert batch.members == 160 and batch.announced == 0  # provisional subjects are scored, not announced
+        assert batch.members == 160 and batch.announced > 0  # profiles only, and each is announced on crm.scoring
         async with sessions() as s, s.begin():
             rows = await ScoreRepository.for_tenant(s, "club-a").recent_features(now - timedelta(days=1))
             assert len(rows) == 160

@@ -1,14 +1,18 @@
-"""`fairway replay transactions`: a purchase history through the real broker into ml-scoring, twice."""
+"""`fairway replay transactions`: a purchase history through the real broker into ml-scoring, twice; its
+customers are answered for once identity announces them as profiles."""
 
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
+from fairway_events.contracts.identity import Attributes, Consent, Identities, ProfileCreated, ProfileSnapshot
+from fairway_events.history import ReplayError, read_transactions, replay_transactions
 from fairway_ml_scoring.app import create_app
 from fairway_ml_scoring.db import ml_events
-from fairway_ml_scoring.replay import ReplayError, read_transactions, replay_transactions
-from fairway_testkit import auth_headers, run_service
+from fairway_testkit import auth_headers, run_service, wait_for
+
+from .test_pipeline import send_identity
 
 CDNOW_LIKE = """customer_id   date       quantity   amount
 00001  19970101  1  11.77
@@ -45,8 +49,13 @@ def test_reading_files(tmp_path) -> None:
         list(read_transactions(bad))
 
 
+def profile(profile_id: str, **keys: list[str]) -> ProfileCreated:
+    return ProfileCreated(profile=ProfileSnapshot(profileId=profile_id, status="ACTIVE", identities=Identities(**keys),
+                                                  attributes=Attributes(), consent=Consent()))
+
+
 async def test_replay_through_the_broker_is_idempotent(
-    ml_settings, kafka_bootstrap, topic_prefix, tmp_path
+    ml_settings, kafka_bootstrap, topic_prefix, topics, producer, tmp_path
 ) -> None:
     history = tmp_path / "cdnow.txt"
     history.write_text(CDNOW_LIKE)
@@ -56,13 +65,13 @@ async def test_replay_through_the_broker_is_idempotent(
     )
     async with run_service(create_app(ml_settings())) as svc:
         first = await replay_transactions(
-            history, "club-r", kafka_bootstrap, topic_prefix, wait=True, progress=False, wait_timeout=60
+            history, "club-r", kafka_bootstrap, topic_prefix, wait=True, skip_bad=True, wait_timeout=60
         )
         assert first.published == 8 and first.waited and first.customers == 4 and len(first.skipped) == 1
         assert (first.first_date, first.last_date) == ("1997-01-01", "1997-04-02")
         assert await logged(svc, "club-r", "purchase") == 8  # two identical rows on one day are two purchases
         again = await replay_transactions(
-            history, "club-r", kafka_bootstrap, topic_prefix, wait=True, progress=False, wait_timeout=60
+            history, "club-r", kafka_bootstrap, topic_prefix, wait=True, skip_bad=True, wait_timeout=60
         )
         assert again.published == 8 and await logged(svc, "club-r") == 8  # same ids: nothing counted twice
 
@@ -73,20 +82,29 @@ async def test_replay_through_the_broker_is_idempotent(
             topic_prefix,
             source="scl",
             wait=True,
-            progress=False,
             wait_timeout=60,
         )
         assert scl.published == 2 and await logged(svc, "club-r", "payment") == 2
 
+        # Nobody is a customer before identity says who they are; then the history is theirs.
         r = await svc.http.get(
-            "/api/v1/ml/clv/predict",
-            params={"customerId": "teetimePlayerId:00002"},
-            headers=auth_headers("club-r"),
+            "/api/v1/ml/clv/predict", params={"customerId": "teetimePlayerId:00002"}, headers=auth_headers("club-r")
         )
+        assert r.status_code == 404
+        p2, m1 = "0190c0de-0000-7000-8000-000000000002", "0190c0de-0000-7000-8000-000000000011"
+        await send_identity(producer, topics, "club-r", profile(p2, teetimePlayerId=["00002"]), p2)
+        await send_identity(producer, topics, "club-r", profile(m1, sclMemberId=["M1"]), m1)
+
+        async def answered() -> bool:
+            r = await svc.http.get("/api/v1/ml/engagement/" + m1, headers=auth_headers("club-r"))
+            return r.status_code == 200
+
+        await wait_for(answered, what="profiles announced")
+        r = await svc.http.get("/api/v1/ml/clv/predict", params={"customerId": p2}, headers=auth_headers("club-r"))
         assert r.status_code == 200 and r.json()["historicalClv"] == 101.0
-        r = await svc.http.get("/api/v1/ml/engagement/sclMemberId:M1", headers=auth_headers("club-r"))
+        r = await svc.http.get("/api/v1/ml/engagement/" + m1, headers=auth_headers("club-r"))
         assert r.json()["components"]["monetary"]["inputs"]["lifetimeValueCents"] == 300000
         with pytest.raises(ReplayError, match="source"):
             await replay_transactions(
-                history, "club-r", kafka_bootstrap, topic_prefix, source="pos", progress=False
+                history, "club-r", kafka_bootstrap, topic_prefix, source="pos"
             )

@@ -11,7 +11,7 @@ import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fairway_events.catalogue import TOPICS, Topic, TopicNames
+    from fairway_events.catalogue import CONSUMER_GROUPS, TOPICS, ConsumerGroup, Topic, TopicNames
     from fairway_events.consumer import Delivery, Dispatch, EventConsumer, Retryable
     from fairway_events.envelope import Envelope, new_event_id, utcnow
     from fairway_events.outbox import Outbox, OutboxRelay, outbox
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from fairway_events.tables import event_tables
 
 _MODULES: dict[str, tuple[str, ...]] = {
-    "fairway_events.catalogue": ("TOPICS", "Topic", "TopicNames"),
+    "fairway_events.catalogue": ("CONSUMER_GROUPS", "TOPICS", "ConsumerGroup", "Topic", "TopicNames"),
     "fairway_events.consumer": ("Delivery", "Dispatch", "EventConsumer", "Retryable"),
     "fairway_events.envelope": ("Envelope", "new_event_id", "utcnow"),
     "fairway_events.outbox": ("Outbox", "OutboxRelay", "outbox"),
@@ -53,6 +53,6 @@ class _Package(types.ModuleType):
 sys.modules[__name__].__class__ = _Package
 
 __all__ = [
-    "TOPICS", "Delivery", "Dispatch", "Envelope", "EventConsumer", "EventRegistry", "EventRejected", "Outbox",
+    "CONSUMER_GROUPS", "TOPICS", "ConsumerGroup", "Delivery", "Dispatch", "Envelope", "EventConsumer", "EventRegistry", "EventRejected", "Outbox",
     "OutboxRelay", "Retryable", "Sql", "Topic", "TopicNames", "event_tables", "new_event_id", "outbox", "registry", "utcnow",
 ]

@@ -63,6 +63,48 @@ TOPICS: tuple[Topic, ...] = (
 BY_NAME = {t.name: t for t in TOPICS}
 
 
+@dataclass(frozen=True)
+class ConsumerGroup:
+    """A service's consumer group and the topics it reads (a test checks each service's app against this)."""
+
+    name: str
+    service: str
+    topics: tuple[str, ...]
+
+
+UPSTREAM = ("scl.events", "teetime.events", "messaging.events")
+CONSUMER_GROUPS: tuple[ConsumerGroup, ...] = (
+    ConsumerGroup("identity.resolution", "identity", UPSTREAM),
+    ConsumerGroup("identity.commands", "identity", ("crm.identity.commands",)),
+    ConsumerGroup("timeline.activities", "timeline", (*UPSTREAM, "crm.identity")),
+    ConsumerGroup("ml-scoring.features", "ml-scoring", (*UPSTREAM, "crm.identity", "crm.timeline")),
+    ConsumerGroup("segmentation.read-model", "segmentation", ("crm.identity", "crm.timeline", "crm.scoring")),
+    ConsumerGroup("campaigns.results", "campaigns",
+                  ("messaging.events", "crm.dispatch.outcomes", "teetime.events", "scl.events", "crm.identity")),
+    ConsumerGroup("campaigns.audience", "campaigns", ("crm.identity", "crm.segmentation", "crm.scoring")),
+    ConsumerGroup("campaigns.dispatch.requests", "campaigns", ("crm.dispatch.requests",)),
+    ConsumerGroup("social.requests", "social", ("crm.social.requests",)),
+    ConsumerGroup("social.calendar", "social", ("crm.campaigns", "teetime.events")),
+    ConsumerGroup("journeys.events", "journeys", (*UPSTREAM, "crm.identity", "crm.timeline", "crm.scoring",
+                                                  "crm.segmentation", "crm.dispatch.outcomes")),
+)
+
+
+def downstream(topics: list[str]) -> list[str]:
+    """The topics, and every topic a service reading one of them publishes (transitively): where the effects of
+    events on `topics` travel."""
+    out = list(dict.fromkeys(topics))
+    for name in out:  # grows while it is walked
+        for group in CONSUMER_GROUPS:
+            if name in group.topics:
+                out += [t.name for t in TOPICS if t.owner == group.service and t.name not in out]
+    return out
+
+
+def readers(topic: str) -> list[ConsumerGroup]:
+    return [g for g in CONSUMER_GROUPS if topic in g.topics]
+
+
 class TopicNames:
     """Resolves catalogue names to the prefixed names used on the cluster."""
 

@@ -225,7 +225,19 @@ class EventConsumer:
             raise RuntimeError(
                 f"consumer group {self.group_id!r} did not assign partitions within {join_timeout:g}s"
             ) from None
+        await self._commit_start()
         self._task = asyncio.create_task(self._loop(), name=f"consumer-{self.name}")
+
+    async def _commit_start(self) -> None:
+        """Commit the starting position of partitions the group never committed: the group then shows in
+        `list_consumer_groups` (Tansu lists only groups with offsets), so `replay --wait` waits for it too."""
+        try:
+            fresh = {tp: await self._kafka.position(tp) for tp in self._kafka.assignment()
+                     if await self._kafka.committed(tp) is None}
+            if fresh:
+                await self._kafka.commit(fresh)
+        except (KafkaError, IllegalStateError) as exc:  # a rebalance at start: the loop carries on regardless
+            log.info("starting offsets not committed", consumer=self.name, error=str(exc))
 
     async def stop(self) -> None:
         if self._task is None:

@@ -35,7 +35,7 @@ def app() -> None:
 
 
 def _as_of(value: str) -> datetime:
-    from fairway_ml_scoring.replay import parse_date
+    from fairway_events.history import parse_date
 
     try:
         d = parse_date(value) if len(value) <= 10 else datetime.fromisoformat(value)
@@ -172,16 +172,19 @@ def score_all_cmd(tenant: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
 @click.option("--tenant", required=True, help="the club")
 @click.option("--source", default="teetime", show_default=True, help="teetime or scl")
-@click.option("--wait/--no-wait", default=False, help="return once ml-scoring processed every event")
+@click.option("--wait/--no-wait", default=False, help="return once every service took in every event")
+@click.option("--skip-bad", is_flag=True, default=False, help="skip and count bad rows instead of refusing the file")
 @click.option("--bootstrap", envvar="FAIRWAY_KAFKA_BOOTSTRAP", default=None)
 @click.option("--topic-prefix", envvar="FAIRWAY_TOPIC_PREFIX", default="")
-def replay_cmd(file: Path, tenant: str, source: str, wait: bool, bootstrap: str | None, topic_prefix: str) -> None:
+def replay_cmd(file: Path, tenant: str, source: str, wait: bool, skip_bad: bool, bootstrap: str | None,
+               topic_prefix: str) -> None:
     """Publish a purchase history (customer_id, date, quantity, amount) as upstream purchase events."""
-    from fairway_ml_scoring.replay import ReplayError, replay_transactions
+    from fairway_events.history import ReplayError, replay_transactions
 
     try:
         result = asyncio.run(
-            replay_transactions(file, tenant, bootstrap or "127.0.0.1:9092", topic_prefix, source, wait)
+            replay_transactions(file, tenant, bootstrap or "127.0.0.1:9092", topic_prefix, source, wait,
+                                skip_bad=skip_bad)
         )
     except ReplayError as exc:
         click.echo(f"error: {exc}", err=True)

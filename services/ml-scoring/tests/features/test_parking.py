@@ -38,7 +38,7 @@ async def test_announcing_keys_touches_only_their_own_parked_events(database_url
             for table in ("ml_events", "ml_parked_keys"):  # no statistics, ever, during this test
                 await conn.execute(text(f"ALTER TABLE {table} SET (autovacuum_enabled = false)"))
         async with engine.begin() as conn:
-            await insert_events(conn, purchases())  # type: ignore[arg-type]
+            await insert_events(conn, purchases(), announced=False)  # type: ignore[arg-type]
         async with engine.connect() as conn:
             assert (await conn.execute(select(func.count()).select_from(ml_parked_keys))).scalar() == 2 * EACH * PEOPLE
             analysed = await conn.execute(text(

@@ -177,9 +177,10 @@ def dlq_list(topic: str | None, as_json: bool, bootstrap: str, prefix: str) -> N
     for d in letters:
         row = {"dlq": d.dlq_topic, "offset": d.offset, "consumer": d.consumer, "kind": d.kind, "reason": d.reason,
                "original": f"{d.original_topic}@{d.original_offset}", "failed_at": d.failed_at,
-               "value": d.value.decode(errors="replace")[:300]}
+               "value": d.value.decode(errors="replace")[:300], "original_size": d.original_size}
+        kept = f" (first {len(d.value)} of {d.original_size} bytes kept)" if d.truncated else ""
         click.echo(json.dumps(row) if as_json else
-                   f"{d.dlq_topic}@{d.offset}  [{d.kind}] {d.consumer}: {d.reason}\n    {row['value'][:160]}")
+                   f"{d.dlq_topic}@{d.offset}  [{d.kind}] {d.consumer}: {d.reason}{kept}\n    {row['value'][:160]}")
     if not as_json:
         click.echo(f"{len(letters)} dead letter(s)")
 
@@ -279,18 +280,35 @@ def simulate(tenant: str, members: int, live: bool, bootstrap: str, prefix: str)
 @click.option("--tenant", required=True, help="Tenant the history belongs to")
 @click.option("--source", default="teetime", show_default=True, help="Upstream system the purchases come from")
 @click.option("--wait/--no-wait", default=False, show_default=True,
-              help="Return only when ml-scoring processed every event")
+              help="Return only when every service reading these events (and what they cause) has committed "
+                   "to the end")
+@click.option("--skip-bad", is_flag=True, default=False, help="Skip and count bad rows instead of refusing the file")
+@click.option("--timeout", default=600.0, show_default=True, help="Seconds --wait waits at most")
 @bootstrap_option
 @prefix_option
-def replay_transactions(file: Path, tenant: str, source: str, wait: bool, bootstrap: str, prefix: str) -> None:
+def replay_transactions(file: Path, tenant: str, source: str, wait: bool, skip_bad: bool, timeout: float,
+                        bootstrap: str, prefix: str) -> None:
     """Replay a purchase history (CSV: customer_id,date,quantity,amount) as upstream purchase events with their
-    historic dates."""
+    historic dates. Safe to re-run: the same rows are the same events."""
+    import time
     from dataclasses import asdict
 
-    from fairway_ml_scoring.replay import replay_transactions as run
+    from fairway_events.history import ReplayError
+    from fairway_events.history import replay_transactions as run
 
-    result = _run(run(file, tenant, bootstrap, prefix, source=source, wait=wait))
-    click.echo(json.dumps(asdict(result), default=str, indent=2))
+    started = time.monotonic()
+    try:
+        result = _run(run(file, tenant, bootstrap, prefix, source=source, wait=wait, skip_bad=skip_bad,
+                          wait_timeout=timeout))
+    except ReplayError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    except TimeoutError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(3) from None
+    out = asdict(result) | {"skipped": result.skipped[:20], "skippedCount": len(result.skipped),
+                            "seconds": round(time.monotonic() - started, 1)}
+    click.echo(json.dumps(out, default=str, indent=2))
 
 
 @app.command()

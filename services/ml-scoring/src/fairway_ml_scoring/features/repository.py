@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, any_, bindparam, delete, func, literal, or_, select, text, update
+from sqlalchemy import Text, and_, any_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -257,18 +257,10 @@ class FeatureLogRepository:
         ).scalar()
 
     async def known_subject(self, tenant_id: str, subject_id: str) -> bool:
-        """A subject is known when it has events or identity announced it (and it is not merged or erased)."""
+        """Only a profile identity announced (and did not merge away or erase) is a customer here: events of
+        keys it has not resolved yet are held back, never answered for under a key hash."""
         status = await self.profile_status(tenant_id, subject_id)
-        if status is not None:
-            return status[0] == ACTIVE
-        row = (
-            await self.session.execute(
-                select(literal(1))
-                .where(ml_events.c.tenant_id == tenant_id, ml_events.c.subject_id == subject_id)
-                .limit(1)
-            )
-        ).first()
-        return row is not None
+        return status is not None and status[0] == ACTIVE
 
     async def subjects(self, tenant_id: str) -> list[str]:
         """Every scoreable subject of a tenant: subjects with events, plus active profiles without any."""

@@ -58,8 +58,8 @@ def clv_predictions(
 
 
 async def _profiles(session: AsyncSession, tenant_id: str, subjects: Sequence[str]) -> set[str]:
-    """Subjects identity announced as active profiles: only they are announced on crm.scoring (a provisional
-    subject is nobody the rest of Fairway knows)."""
+    """Subjects identity announced as active profiles (a provisional subject is nobody the rest of Fairway
+    knows)."""
     rows = await session.execute(
         select(ml_profiles.c.profile_id).where(
             ml_profiles.c.tenant_id == tenant_id,
@@ -79,8 +79,10 @@ async def refresh_scores(
     now: datetime | None = None,
     push: bool = True,
 ) -> int:
-    """Recompute and store the scores of some members from their event log; returns events announced."""
-    subjects = sorted(set(subjects))
+    """Recompute and store the scores of some members from their event log; returns events announced.
+    Only profiles are scored: events identity has not resolved yet wait (in the log, for training too) until it
+    announces whose they are, so no API or crm.scoring event ever names a key hash instead of a customer."""
+    subjects = sorted(await _profiles(session, tenant_id, set(subjects))) if subjects else []
     if not subjects:
         return 0
     now = now or ctx.now()
@@ -104,7 +106,7 @@ async def apply_scores(
     session: AsyncSession,
     ctx: MlContext,
     tenant_id: str,
-    subjects: list[str],
+    subjects: list[str],  # profiles only (see refresh_scores)
     features: pd.DataFrame,
     log_: EventLog,
     now: datetime,
@@ -124,7 +126,6 @@ async def apply_scores(
     clv = clv_predictions(ctx, tenant_id, log_, subjects, features, now)
     scores = ScoreRepository.for_tenant(session, tenant_id)
     previous = await scores.get_many(subjects)
-    announce = await _profiles(session, tenant_id, subjects)
     version = choice.version_label
     values = features[list(FEATURE_NAMES)].round(6).to_dict("records")
     rows: list[dict[str, Any]] = []
@@ -145,8 +146,6 @@ async def apply_scores(
                 "scored_at": now,
             }
         )
-        if subject not in announce:
-            continue
         old = previous.get(subject)
         changed = (
             old is None
