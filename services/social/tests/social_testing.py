@@ -62,7 +62,7 @@ async def connected(svc: RunningService, fakes: FakePlatformsServer, *platforms:
 
 
 async def wait_post(svc: RunningService, post_id: str, done: Callable[[dict], bool], *, tenant: str = TENANT,
-                    timeout: float = 30, what: str = "post state") -> dict:
+                    timeout: float = 60, what: str = "post state") -> dict:
     import asyncio
 
     deadline = asyncio.get_running_loop().time() + timeout
