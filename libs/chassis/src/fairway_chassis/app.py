@@ -28,11 +28,14 @@ from fairway_chassis.jobs import JobRegistry, Jobs
 from fairway_chassis.logging import configure_logging
 from fairway_chassis.observability import TracingMiddleware, configure_tracing, metrics_endpoint
 from fairway_chassis.settings import ServiceSettings
+from fairway_chassis.state import publish_loop
+from fairway_chassis.state import router as state_router
 from fairway_events.catalogue import TopicNames
 from fairway_events.consumer import BatchHandler, EventConsumer
 from fairway_events.kafka import create_topics, make_producer, wait_for_broker
 from fairway_events.outbox import OutboxRelay
 from fairway_events.rpc import RpcClient, RpcServer
+from fairway_events.state_topics import StatePublisher, StateSource
 
 log = structlog.get_logger("fairway.chassis")
 
@@ -101,6 +104,7 @@ class ServiceDefinition(Generic[StateT]):
     background: list[Hook] = field(default_factory=list)  # long-running loops, cancelled on stop
     on_shutdown: list[Hook] = field(default_factory=list)
     jobs: JobRegistry[Any] | None = None  # durable tasks; the chassis runs their worker in the lifespan
+    state_sources: list[StateSource] = field(default_factory=list)  # this service's tables on state topics
     description: str = ""
     state: StateT = None  # type: ignore[assignment]  # the service's typed state, as `runtime.state`
 
@@ -108,6 +112,7 @@ class ServiceDefinition(Generic[StateT]):
 def create_service(defn: ServiceDefinition) -> FastAPI:
     s = defn.settings
     topics = TopicNames(s.topic_prefix)
+    state_publishers = [StatePublisher(source) for source in defn.state_sources]
     broker = KafkaBroker(s.kafka_bootstrap, client_id=f"fairway-{defn.name}", logger=None,
                          enable_idempotence=False, acks="all")
     # Never started: it only describes the service's topics for /asyncapi.json (event consumers run their own
@@ -173,6 +178,9 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
             if runtime.jobs is not None and s.run_jobs_worker:
                 tasks.append(asyncio.create_task(runtime.jobs.run_worker(), name=f"{defn.name}-jobs"))
             tasks += [asyncio.create_task(b(runtime), name=f"{defn.name}-bg") for b in defn.background]
+            if state_publishers:
+                tasks.append(asyncio.create_task(publish_loop(state_publishers, s.state_publish_seconds)(runtime),
+                                                 name=f"{defn.name}-state"))
             log.info("service started", port=s.port, database=s.db_name, topic_prefix=s.topic_prefix)
             yield
         finally:
@@ -196,6 +204,7 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
     app = FastAPI(title=f"Fairway {defn.name}", description=defn.description, version="0.1.0", lifespan=lifespan)
     app.state.runtime = runtime
     app.state.migrations_dir = defn.migrations_dir
+    app.state.state_publishers = state_publishers
     install_error_handlers(app)
     # Outermost last: tracing sees every answer, including the guards' 4xx and ErrorGuard's 500.
     app.add_middleware(RequestGuard, router=app.router, max_body_bytes=s.max_body_bytes,
@@ -238,6 +247,8 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
 
     for router in defn.routers:
         app.include_router(router)
+    if state_publishers:
+        app.include_router(state_router)
     document_errors(app)
     return app
 

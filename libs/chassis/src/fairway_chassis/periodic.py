@@ -9,15 +9,33 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
 log = structlog.get_logger("fairway.periodic")
 
 
+class Ticker(Protocol):
+    """Monotonic time and sleeping: the event loop's, or a test's own (so the grid is checked exactly, whatever
+    else the machine is doing)."""
+
+    def now(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class LoopTicker:
+    def now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
 async def run_every(
-    name: str, interval: float, work: Callable[[], Awaitable[Any]], *, run_at_start: bool = False
+    name: str, interval: float, work: Callable[[], Awaitable[Any]], *, run_at_start: bool = False,
+    ticker: Ticker | None = None,
 ) -> None:
     """Call `work` every `interval` seconds until cancelled.
 
@@ -28,17 +46,17 @@ async def run_every(
     """
     if interval <= 0:
         raise ValueError("interval must be positive")
-    loop = asyncio.get_running_loop()
-    next_at = loop.time() + (0 if run_at_start else interval)
+    clock = ticker or LoopTicker()
+    next_at = clock.now() + (0 if run_at_start else interval)
     while True:
-        await asyncio.sleep(max(0.0, next_at - loop.time()))
+        await clock.sleep(max(0.0, next_at - clock.now()))
         try:
             await work()
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("periodic work failed", job=name)
-        now = loop.time()
+        now = clock.now()
         next_at += interval
         if next_at <= now:  # overran: the next tick on the grid that is still ahead
             next_at += ((now - next_at) // interval + 1) * interval

@@ -46,6 +46,7 @@ class ServiceSettings(BaseSettings):
     run_relay: bool = True
     # Off where migrations run as their own step first (`fairway migrate`, a Kubernetes Job before the rollout).
     migrate_on_start: bool = True
+    state_publish_seconds: float = Field(default=1.0, gt=0, le=60)  # how often changed rows go to state topics
     consumer_max_attempts: int = Field(default=3, ge=1, le=20)
     # Durable jobs (procrastinate; fairway_chassis.jobs), for services that declare a JobRegistry.
     run_jobs_worker: bool = True

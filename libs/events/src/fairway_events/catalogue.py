@@ -24,6 +24,17 @@ class Topic:
     description: str
     owner: str
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    # "compact" for state topics: the broker keeps the latest record per key (a null value deletes the key), so a
+    # new reader rebuilds a read model from the beginning, however old the entity.
+    cleanup_policy: str = "delete"
+
+    @property
+    def compacted(self) -> bool:
+        return self.cleanup_policy == "compact"
+
+    @property
+    def retention_ms(self) -> int:
+        return -1 if self.compacted else self.retention_days * DAY_MS
 
     @property
     def dlq(self) -> str:
@@ -60,6 +71,20 @@ TOPICS: tuple[Topic, ...] = (
           max_event_bytes=768 * KIB),
 )
 
+# State topics: the latest full snapshot of each entity others mirror, keyed by its id. Owners republish every
+# snapshot from their own database on `fairway reannounce` (Tansu neither compacts nor keeps anything on restart).
+STATE_TOPICS: tuple[Topic, ...] = (
+    Topic("crm.identity.state", 6, "profile id", 0, "each profile's current snapshot; tombstone on erasure", "identity",
+          cleanup_policy="compact"),
+    Topic("crm.timeline.state", 6, "profile id", 0, "each profile's current activity counters", "timeline",
+          cleanup_policy="compact"),
+    Topic("crm.scoring.state", 6, "profile id", 0, "each profile's current scores", "ml-scoring",
+          cleanup_policy="compact"),
+    Topic("crm.segmentation.state", 6, "segment id:profile id", 0,
+          "each current segment membership; tombstone when the member leaves", "segmentation",
+          cleanup_policy="compact"),
+)
+TOPICS = TOPICS + STATE_TOPICS
 BY_NAME = {t.name: t for t in TOPICS}
 
 
@@ -129,13 +154,25 @@ class TopicNames:
         topic = BY_NAME.get(self.unprefixed(physical))
         return topic.max_event_bytes if topic else DEFAULT_MAX_EVENT_BYTES
 
+    def compacted(self, physical: str) -> bool:
+        topic = BY_NAME.get(self.unprefixed(physical))
+        return topic is not None and topic.compacted
+
     def unprefixed(self, physical: str) -> str:
         return physical[len(self.prefix):] if self.prefix and physical.startswith(self.prefix) else physical
 
     def all_physical(self) -> list[tuple[str, int, int]]:
-        """(name, partitions, retention_ms) of every topic and its DLQ."""
+        """(name, partitions, retention_ms) of every topic and its DLQ (-1: kept, compacted)."""
         out: list[tuple[str, int, int]] = []
         for t in TOPICS:
-            out.append((self(t.name), t.partitions, t.retention_days * DAY_MS))
+            out.append((self(t.name), t.partitions, t.retention_ms))
             out.append((self.dlq(t.name), 1, 90 * DAY_MS))
         return out
+
+    def configs(self, physical: str) -> dict[str, str]:
+        """Broker settings of a topic of the cluster: retention, and compaction for state topics."""
+        name = self.unprefixed(physical)
+        if name.endswith(".dlq"):
+            return {"retention.ms": str(90 * DAY_MS), "cleanup.policy": "delete"}
+        topic = BY_NAME[name]
+        return {"retention.ms": str(topic.retention_ms), "cleanup.policy": topic.cleanup_policy}

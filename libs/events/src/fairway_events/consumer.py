@@ -43,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from fairway_events import inbox
 from fairway_events.catalogue import TopicNames
 from fairway_events.dlq import DeadLetters
-from fairway_events.envelope import DecodeError, Envelope, event_type_of, parse_json
+from fairway_events.envelope import TOMBSTONE, DecodeError, Envelope, event_type_of, parse_json
 from fairway_events.registry import EventRegistry, EventRejected, registry
 from fairway_events.tracing import consume_span, current_trace_id, headers_to_dict
 
@@ -369,6 +369,12 @@ class EventConsumer:
     def decode(self, record: ConsumerRecord) -> Delivery | None:
         """The typed delivery, or None for a known event type this consumer does not handle."""
         headers = headers_to_dict(record.headers)
+        if record.value is None and self.topic_names.compacted(record.topic):
+            if self.handles is not None and TOMBSTONE not in self.handles:
+                return None
+            return Delivery(envelope=self.registry.tombstone(self.topic_names.unprefixed(record.topic),
+                                                             record.key.decode() if record.key else None, headers),
+                            headers=headers, record=record)
         body = parse_json(record.value)
         event_type = event_type_of(body)
         self.registry.latest(event_type)  # an unknown type is rejected even if we would skip it

@@ -32,6 +32,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# The type of a null record on a compacted state topic (see Outbox.tombstone_row); its payload is StateTombstone.
+TOMBSTONE = "state.tombstone"
+
+
 class Envelope(BaseModel, Generic[P]):
     model_config = ConfigDict(frozen=True)
 

@@ -30,7 +30,9 @@ async def create_topics(bootstrap: str, topics: TopicNames, *, extra: list[tuple
     try:
         existing = set(await admin.list_topics())
         wanted = [(n, p) for n, p, _ in topics.all_physical()] + list(extra or [])
-        missing = [NewTopic(name=n, num_partitions=p, replication_factor=1) for n, p in wanted if n not in existing]
+        missing = [NewTopic(name=n, num_partitions=p, replication_factor=1,
+                            topic_configs=topics.configs(n) if (n, p) not in (extra or []) else {})
+                   for n, p in wanted if n not in existing]
         created = []
         for t in missing:  # one at a time: a racing creator must not fail the whole batch
             try:

@@ -20,7 +20,7 @@ from sqlalchemy import MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from fairway_events.catalogue import TopicNames
-from fairway_events.envelope import Envelope
+from fairway_events.envelope import TOMBSTONE, Envelope, new_event_id, utcnow
 from fairway_events.outbox_sql import Sql, insert_from_json, insert_from_select, specs_of
 from fairway_events.registry import EventRegistry, registry
 from fairway_events.tables import OUTBOX, OUTBOX_CHANNEL, OUTBOX_TRIGGER, event_tables
@@ -66,6 +66,22 @@ class Outbox:
             "body": env.to_wire().decode(),
             "headers": {**env.wire_headers(), **(trace_headers if trace_headers is not None else current_trace_headers())},
         }
+
+    def tombstone_row(self, tenant_id: str, topic: str, key: str) -> dict:
+        """A null record for `key` on a compacted state topic: readers drop the entity, and the broker the key.
+        Stored with an empty body; the relay sends it as a null value, with its event id in the headers."""
+        event_id = new_event_id()
+        return {
+            "event_id": event_id, "tenant_id": tenant_id, "topic": topic, "key": key,
+            "event_type": TOMBSTONE, "version": 1, "occurred_at": utcnow(), "body": "",
+            "headers": {"event_id": event_id, "event_type": TOMBSTONE, "version": "1", "tenant_id": tenant_id,
+                        **current_trace_headers()},
+        }
+
+    async def append_tombstones(self, session: AsyncSession, tenant_id: str, topic: str, keys: Sequence[str]) -> None:
+        if keys:
+            rows = [self.tombstone_row(tenant_id, topic, k) for k in keys]
+            await session.execute(text(self.insert_json_sql("outbox")), {"outbox": orjson.dumps(rows).decode()})
 
     async def append(self, session: AsyncSession, *events: Envelope) -> None:
         await self.append_many(session, events)
@@ -224,7 +240,7 @@ class OutboxRelay:
             batch = self.producer.create_batch()
             for key, r in items:
                 headers = [(k, str(v).encode()) for k, v in orjson.loads(r["headers"]).items()]
-                value = r["body"].encode()
+                value = r["body"].encode() or None  # an empty body is a state topic's tombstone
                 if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
                     futures.append(await self.producer.send_batch(batch, topic, partition=partition))
                     batch = self.producer.create_batch()

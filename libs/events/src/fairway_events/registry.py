@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from fairway_events.envelope import (
+    TOMBSTONE,
     Envelope,
     RawEvent,
     check_upstream,
@@ -147,6 +148,20 @@ class EventRegistry:
             })
         except ValidationError as exc:
             raise InvalidEvent(_describe(raw.event_type, raw.version, exc)) from exc
+
+    def tombstone(self, topic: str, key: str | None, headers: dict[str, str]) -> Envelope:
+        """The event of a null record on a compacted state topic (written by `Outbox.append_tombstones`)."""
+        event_id, tenant_id = headers.get("event_id"), headers.get("tenant_id")
+        if not key or not event_id or not tenant_id:
+            raise InvalidEvent("a null record needs a key and event_id and tenant_id headers to be a tombstone")
+        spec = self.latest(TOMBSTONE)
+        try:
+            return self._typed_envelope(spec)(
+                event_id=event_id, event_type=TOMBSTONE, version=spec.version, tenant_id=tenant_id,
+                aggregate_id=key, source="state", payload=spec.model(topic=topic, key=key),
+            )
+        except ValidationError as exc:
+            raise InvalidEvent(_describe(TOMBSTONE, spec.version, exc)) from exc
 
     # -- the hot path: bytes straight to a typed envelope ----------------------------------------------
     def from_wire(self, value: bytes, body: dict[str, Any], headers: dict[str, str]) -> Envelope:

@@ -9,6 +9,7 @@ from fairway_events.contracts.upstream import UPSTREAM_TOPICS
 from fairway_identity.merging import endpoints as merging
 from fairway_identity.privacy import endpoints as privacy
 from fairway_identity.profiles import endpoints as profiles
+from fairway_identity.profiles.announce import PROFILE_STATE
 from fairway_identity.profiles import handlers as profile_commands
 from fairway_identity.resolution import endpoints as resolution
 from fairway_identity.resolution.handlers import PERSON_EVENTS, ResolveBatch
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     handles=profile_commands.commands.types,
                 ),
             ],
+            state_sources=[PROFILE_STATE],
             description="One CustomerProfile per person: identity resolution, merge/unmerge, consent mirror, erasure.",
         )
     )

@@ -14,6 +14,7 @@ from fairway_events.contracts import (  # noqa: F401
     segmentation,
     social,
     social_requests,
+    state,
     timeline,
     upstream,
 )
