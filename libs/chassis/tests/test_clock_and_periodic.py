@@ -37,7 +37,7 @@ class FakeTicker:
 
 
 async def _run_until(task: asyncio.Task, ticker: FakeTicker, until: float) -> None:
-    while ticker.t < until and not task.done():
+    while ticker.t < until and not task.done():  # noqa: ASYNC110 (yielding to the loop is the point)
         await asyncio.sleep(0)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -80,13 +80,16 @@ async def test_the_event_loop_ticker_really_waits() -> None:
     starts: list[float] = []
     loop = asyncio.get_running_loop()
 
+    two = asyncio.Event()
+
     async def work() -> None:
         starts.append(loop.time())
+        if len(starts) == 2:
+            two.set()
 
     t0 = loop.time()
     task = asyncio.create_task(run_every("real", 0.05, work))
-    while len(starts) < 2:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(two.wait(), 30)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert starts[0] - t0 >= 0.05 and starts[1] - starts[0] >= 0.05 - 1e-3
@@ -97,14 +100,17 @@ async def test_periodic_hook_reads_its_interval_from_the_runtime() -> None:
         interval = 0.05
         seen: list[object] = []
 
+    two = asyncio.Event()
+
     async def work(runtime: Rt) -> None:
         runtime.seen.append(runtime)
+        if len(runtime.seen) == 2:
+            two.set()
 
     hook = periodic("sweep", lambda rt: rt.interval, work)
     rt = Rt()
     task = asyncio.create_task(hook(rt))
-    while len(rt.seen) < 2:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(two.wait(), 30)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert rt.seen == [rt, rt]  # each round gets the runtime

@@ -17,7 +17,7 @@ from fairway_chassis.auth import Principal, require_roles
 from fairway_chassis.db import SessionDep
 from fairway_chassis.errors import API_ERRORS, error_responses
 from fairway_chassis.periodic import run_every
-from fairway_events.state_topics import StatePublisher, StateSource
+from fairway_events.state_topics import StatePublisher
 
 Admin = Annotated[Principal, require_roles("admin")]
 

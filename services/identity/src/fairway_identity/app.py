@@ -9,8 +9,8 @@ from fairway_events.contracts.upstream import UPSTREAM_TOPICS
 from fairway_identity.merging import endpoints as merging
 from fairway_identity.privacy import endpoints as privacy
 from fairway_identity.profiles import endpoints as profiles
-from fairway_identity.profiles.announce import PROFILE_STATE
 from fairway_identity.profiles import handlers as profile_commands
+from fairway_identity.profiles.announce import PROFILE_STATE
 from fairway_identity.resolution import endpoints as resolution
 from fairway_identity.resolution.handlers import PERSON_EVENTS, ResolveBatch
 from fairway_identity.settings import Settings
