@@ -92,7 +92,7 @@ async def test_the_event_loop_ticker_really_waits() -> None:
     await asyncio.wait_for(two.wait(), 30)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-    assert starts[0] - t0 >= 0.05 and starts[1] - starts[0] >= 0.05 - 1e-3
+    assert starts[0] - t0 >= 0.05 - 1e-3 and starts[1] - t0 >= 0.1 - 1e-3  # on the grid, never early
 
 
 async def test_periodic_hook_reads_its_interval_from_the_runtime() -> None:

@@ -12,7 +12,7 @@ raises the flag of each of its rows; the publisher does the rest, and the rows s
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +62,7 @@ class StateSource:
     table: str
     key: str
     columns: str
-    build: Callable[[Mapping[str, Any]], BaseModel | None]
+    build: Callable[[Any], BaseModel | None]  # a row (mapping of the selected columns) -> snapshot
     source: str
 
 
