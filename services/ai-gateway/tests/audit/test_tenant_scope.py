@@ -15,6 +15,7 @@ from fairway_ai_gateway.audit.repository import AuditRepository
 from fairway_ai_gateway.budget.repository import BudgetRepository, Caps
 from fairway_ai_gateway.config.repository import ConfigRepository
 from fairway_ai_gateway.db import decision_log, reservation
+from fairway_ai_gateway.gateway.cache import CacheRepository
 from fairway_chassis.db import migrate
 
 T = datetime(2026, 11, 21, 7, 30, tzinfo=UTC)
@@ -47,6 +48,9 @@ async def test_a_tenants_repositories_neither_read_nor_change_another_tenants_ro
         month=month, caps=CAPS, expires_at=T + timedelta(minutes=5),
     ) is not None
     await ConfigRepository.for_tenant(session, STONEHAVEN).put({"timezone": "Europe/London"}, "admin")
+    await CacheRepository.for_tenant(session, STONEHAVEN).put(
+        key="k1", operation="content.generate", model="claude", output={"variants": []}, expires_at=T + timedelta(1)
+    )
 
     audit = AuditRepository.for_tenant(session, FAIRWAY)
     budget = BudgetRepository.for_tenant(session, FAIRWAY)
@@ -57,6 +61,7 @@ async def test_a_tenants_repositories_neither_read_nor_change_another_tenants_ro
     assert await budget.outstanding() == 0
     assert await budget.settle(reservation_id="r1", actual=0) is None  # their reservation stays theirs
     assert await config.get() is None and await config.get_for_update() is None
+    assert await CacheRepository.for_tenant(session, FAIRWAY).get("k1", T) is None
     # A row written through our repository is ours, whatever tenant it names.
     await audit.add({**(await AuditRepository.for_tenant(session, STONEHAVEN).get("d1") or {}), "id": "d3",
                      "tenant_id": STONEHAVEN})
@@ -64,6 +69,7 @@ async def test_a_tenants_repositories_neither_read_nor_change_another_tenants_ro
     assert (await AuditRepository.for_tenant(session, STONEHAVEN).get("d1")) is not None
     assert await AuditRepository.for_tenant(session, STONEHAVEN).get("d3") is None
     assert await their_budget.outstanding() == 1
+    assert await CacheRepository.for_tenant(session, STONEHAVEN).get("k1", T) == ("claude", {"variants": []})
     assert (await ConfigRepository.for_tenant(session, STONEHAVEN).get()) == {"timezone": "Europe/London"}
     assert (await session.execute(select(func.count()).select_from(reservation))).scalar() == 1
     assert (await session.execute(select(func.count()).select_from(decision_log))).scalar() == 2

@@ -10,17 +10,17 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fairway_ai_gateway.db import content_cache
+from fairway_chassis import RepositoryBase
 
 
-class CacheRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class CacheRepository(RepositoryBase):
+    """One tenant's cached answers."""
 
-    async def get(self, tenant_id: str, key: str, now: datetime) -> tuple[str, dict[str, Any]] | None:
+    async def get(self, key: str, now: datetime) -> tuple[str, dict[str, Any]] | None:
         row = (
             await self.session.execute(
                 select(content_cache.c.model, content_cache.c.output).where(
-                    content_cache.c.tenant_id == tenant_id,
+                    self.owns(content_cache),
                     content_cache.c.cache_key == key,
                     content_cache.c.expires_at > now,
                 )
@@ -31,7 +31,6 @@ class CacheRepository:
     async def put(
         self,
         *,
-        tenant_id: str,
         key: str,
         operation: str,
         model: str,
@@ -39,7 +38,7 @@ class CacheRepository:
         expires_at: datetime,
     ) -> None:
         stmt = insert(content_cache).values(
-            tenant_id=tenant_id,
+            tenant_id=self.tenant_id,
             cache_key=key,
             operation=operation,
             model=model,
@@ -57,6 +56,13 @@ class CacheRepository:
                 },
             )
         )
+
+
+class CacheSweep:
+    """Expired answers of every tenant go at once (retention, across tenants by design)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
 
     async def purge(self, now: datetime) -> int:
         res = await self.session.execute(delete(content_cache).where(content_cache.c.expires_at <= now))

@@ -191,7 +191,7 @@ class Gateway:
             if material is not None:
                 cache_key = _hash({"op": op.name, "chain": chain, "m": material})
                 async with self._sm() as session:
-                    hit = await CacheRepository(session).get(tenant_id, cache_key, now)
+                    hit = await CacheRepository.for_tenant(session, tenant_id).get(cache_key, now)
                 if hit is not None:
                     try:
                         answer = Answer(op.result(ctx, op.output_model.model_validate(hit[1])), hit[0], None)

@@ -17,7 +17,7 @@ from fairway_ai_gateway.budget.periods import Periods
 from fairway_ai_gateway.budget.repository import ReservationSweep, Settled
 from fairway_ai_gateway.budget.service import BudgetService
 from fairway_ai_gateway.config.schemas import TenantAIConfig
-from fairway_ai_gateway.gateway.cache import CacheRepository
+from fairway_ai_gateway.gateway.cache import CacheRepository, CacheSweep
 from fairway_ai_gateway.gateway.outcome import Decision, Outcome
 from fairway_ai_gateway.operations import OPERATIONS
 from fairway_ai_gateway.provider.breaker import State
@@ -148,8 +148,7 @@ class Recorder:
                 log.info("circuit breaker", circuit=t.circuit, old=t.old.value, new=t.new.value)
             if cache is not None:
                 key, model_name, output, expires = cache
-                await CacheRepository(session).put(
-                    tenant_id=tenant,
+                await CacheRepository.for_tenant(session, tenant).put(
                     key=key,
                     operation=op.name,
                     model=model_name,
@@ -253,5 +252,5 @@ class Recorder:
                     }
                 )
         async with self._sm() as session, session.begin():
-            purged = await CacheRepository(session).purge(now)
+            purged = await CacheSweep(session).purge(now)
         return len(orphans), purged
