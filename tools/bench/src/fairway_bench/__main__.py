@@ -10,8 +10,9 @@ import subprocess
 import sys
 
 BENCHES = ["backbone", "identity", "timeline", "segmentation", "ml-scoring", "ai-gateway", "segment-parser", "journeys",
-           "cli"]
-TITLES = {"backbone": "backbone (libs/events)", "cli": "command line (fairway, fairway-ml)"}
+           "cli", "history"]
+TITLES = {"backbone": "backbone (libs/events)", "cli": "command line (fairway, fairway-ml)",
+          "history": "history through the whole platform (every consumer group caught up)"}
 
 
 def main() -> None:
