@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 
 from fairway_chassis.db import migrate
 from fairway_identity.app import MIGRATIONS
+from fairway_identity.eventlog.events import LogRow
+from fairway_identity.eventlog.repository import EventLogRepository
 from fairway_identity.merge_records.candidates import Candidate
 from fairway_identity.merge_records.repository import MergeRef, MergeRepository
 from fairway_identity.privacy.repository import PrivacyRepository
@@ -115,3 +117,21 @@ async def test_a_tenants_merge_and_privacy_repositories_leave_another_tenants_ro
     assert (await theirs.active_merge_of(loser)) == MergeRef(merge_id, winner, loser, 1)
     assert [c.status for c in await theirs.list_candidates("OPEN", None, 10)] == ["OPEN"]
     assert (await ProfileRepository.for_tenant(session, STONEHAVEN).read(winner)).status == "ACTIVE"  # type: ignore[union-attr]
+
+
+async def test_a_tenants_event_log_neither_shows_nor_retags_another_tenants_events(session: AsyncSession) -> None:
+    theirs = await add_profile(session, STONEHAVEN, "hamish@stonehavengolf.co.uk")
+    their_log = EventLogRepository.for_tenant(session, STONEHAVEN)
+    ids = await their_log.append_log(
+        [LogRow(STONEHAVEN, "e1", "teetime", "teetime.booking.created", T, theirs, "APPLIED", {}, "{}")]
+    )
+    mine = EventLogRepository.for_tenant(session, FAIRWAY)
+
+    assert await mine.events_of([theirs]) == []
+    assert await mine.sync_log(event_id="e1", event_type=None, profile_id=None, before=None, limit=10) == []
+    await mine.retag(ids, str(uuid.uuid4()))
+    with pytest.raises(ValueError, match="another tenant"):
+        await mine.append_log([LogRow(STONEHAVEN, "e2", "teetime", "teetime.booking.created", T, theirs, "APPLIED",
+                                      {}, "{}")])
+
+    assert [(e.event_id, e.profile_id) for e in await their_log.events_of([theirs])] == [("e1", theirs)]

@@ -4,11 +4,13 @@ and the sync log staff read."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from fairway_chassis import RepositoryBase
 from fairway_identity.eventlog.events import LogRow
 from fairway_identity.jsonutil import dumps
 
@@ -41,24 +43,53 @@ def log_rows(rows: Sequence[LogRow]) -> str:
     )
 
 
-class EventLogRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """A stored event-log row, as unmerge replays it and export shows it."""
 
-    @classmethod
-    def from_session(cls, session: AsyncSession) -> EventLogRepository:
-        return cls(session)
+    id: int
+    event_id: str
+    kind: str
+    source: str
+    event_type: str
+    profile_id: str | None
+    occurred_at: datetime
+    applied_at: datetime
+    status: str
+    body: str | None
+    detail: Any
+
+
+@dataclass(frozen=True, slots=True)
+class SyncLogRow:
+    """An upstream event and what identity did with it."""
+
+    id: int
+    event_id: str
+    source: str
+    event_type: str
+    profile_id: str | None
+    status: str
+    occurred_at: datetime
+    applied_at: datetime
+    matched_by: Any
+    confidence: Any
+
+
+class EventLogRepository(RepositoryBase):
+    """One tenant's event log. (The consumer writes its batches' rows in its own statement, `LOG_INSERT`.)"""
 
     async def append_log(self, rows: Sequence[LogRow]) -> list[int]:
         """Append to the event log in the given order; returns the ids given to the rows, in order."""
         if not rows:
             return []
+        if any(r.tenant_id != self.tenant_id for r in rows):
+            raise ValueError("a log row of another tenant")
         res = await self.session.execute(text(LOG_INSERT + " RETURNING id"), {"log": log_rows(rows)})
         return sorted(res.scalars().all())
 
-    # -- conflicts: sightings, blocked values, candidates --------------------------------------------------
     # -- reading the log ----------------------------------------------------------------------------------
-    async def events_of(self, tenant_id: str, profile_ids: Sequence[str]) -> list[dict[str, Any]]:
+    async def events_of(self, profile_ids: Sequence[str]) -> list[LogEntry]:
         rows = (
             await self.session.execute(
                 text("""
@@ -66,33 +97,33 @@ class EventLogRepository:
                    status, body, detail
               FROM event_log WHERE tenant_id = :t AND profile_id = ANY(CAST(:ids AS uuid[])) ORDER BY id
         """),
-                {"t": tenant_id, "ids": list(profile_ids)},
+                {"t": self.tenant_id, "ids": list(profile_ids)},
             )
         ).all()
-        return [dict(r._mapping) for r in rows]
+        return [LogEntry(**r._mapping) for r in rows]
 
-    async def retag(self, tenant_id: str, log_ids: Sequence[int], profile_id: str) -> None:
+    async def retag(self, log_ids: Sequence[int], profile_id: str) -> None:
         if log_ids:
             await self.session.execute(
                 text("""
                 UPDATE event_log SET profile_id = CAST(:p AS uuid) WHERE tenant_id = :t AND id = ANY(:ids)
             """),
-                {"t": tenant_id, "p": profile_id, "ids": list(log_ids)},
+                {"t": self.tenant_id, "p": profile_id, "ids": list(log_ids)},
             )
 
     async def max_id(self) -> int:
+        """The log's position now, across tenants: a merge records where in the one log it happened."""
         return (await self.session.execute(text("SELECT coalesce(max(id), 0) FROM event_log"))).scalar_one()
 
     async def sync_log(
         self,
-        tenant_id: str,
         *,
         event_id: str | None,
         event_type: str | None,
         profile_id: str | None,
         before: int | None,
         limit: int,
-    ) -> list[dict[str, Any]]:
+    ) -> list[SyncLogRow]:
         rows = (
             await self.session.execute(
                 text("""
@@ -107,7 +138,7 @@ class EventLogRepository:
              ORDER BY id DESC LIMIT :n
         """),
                 {
-                    "t": tenant_id,
+                    "t": self.tenant_id,
                     "e": event_id,
                     "ty": event_type,
                     "p": profile_id,
@@ -116,4 +147,4 @@ class EventLogRepository:
                 },
             )
         ).all()
-        return [dict(r._mapping) for r in rows]
+        return [SyncLogRow(**r._mapping) for r in rows]

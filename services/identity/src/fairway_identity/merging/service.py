@@ -58,7 +58,7 @@ async def merge(
     if w.structural or lo.structural:
         raise Conflict("one of the profiles changed while merging; try again")
 
-    seq = await EventLogRepository.from_session(session).max_id()
+    seq = await EventLogRepository.for_tenant(session, tenant_id).max_id()
     before = w.state.view()
     w.state.join(lo.state)
     # Staff decided these are one person, whatever was said before.
@@ -144,7 +144,7 @@ async def unmerge(
     """Undo a merge; returns (the profile that kept its events, the restored one)."""
     profiles = ProfileRepository.for_tenant(session, tenant_id)
     merges = MergeRepository.for_tenant(session, tenant_id)
-    log = EventLogRepository.from_session(session)
+    log = EventLogRepository.for_tenant(session, tenant_id)
     found = await profiles.root_of(profile_id)
     if found is None:
         raise NotFound(f"no customer {profile_id}")
@@ -185,16 +185,16 @@ async def unmerge(
         p = parent[p]
     events = [
         LoggedEvent(
-            id=e["id"],
-            event_id=e["event_id"],
-            kind=e["kind"],
-            event_type=e["event_type"],
-            profile_id=e["profile_id"],
-            occurred_at=e["occurred_at"],
-            body=e["body"],
-            detail=e["detail"],
+            id=e.id,
+            event_id=e.event_id,
+            kind=e.kind,
+            event_type=e.event_type,
+            profile_id=e.profile_id,
+            occurred_at=e.occurred_at,
+            body=e.body,
+            detail=e.detail,
         )
-        for e in await log.events_of(tenant_id, tree)
+        for e in await log.events_of(tree)
     ]
     blocked = frozenset(policy.blocked_values) | await ResolutionRepository.from_session(session).blocked_tokens(tenant_id)
     replayer = Replayer(
@@ -223,7 +223,7 @@ async def unmerge(
         for t, v in ordered:
             p.state.link(t, v)
     await profiles.save_profiles([r, lo])
-    await log.retag(tenant_id, [e.id for e in replayer.reassigned], lo.id)
+    await log.retag([e.id for e in replayer.reassigned], lo.id)
     await merges.mark_undone(record.id, actor)
     now = utcnow()
     await outbox.append(

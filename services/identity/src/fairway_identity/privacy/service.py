@@ -46,7 +46,7 @@ async def export(session: AsyncSession, tenant_id: str, profile_id: str) -> dict
     assert row is not None
     tree = await profiles.tree(root)
     state = ProfileState.loads(row.state, row.identities)
-    events = await EventLogRepository.from_session(session).events_of(tenant_id, tree)
+    events = await EventLogRepository.for_tenant(session, tenant_id).events_of(tree)
     merges = MergeRepository.for_tenant(session, tenant_id)
     return {
         "exportedAt": utcnow(),
@@ -72,16 +72,16 @@ async def export(session: AsyncSession, tenant_id: str, profile_id: str) -> dict
         "tags": [{"tag": t, "present": present, "at": at} for t, (present, at, _) in state.tags.items()],
         "events": [
             {
-                "eventId": e["event_id"],
-                "type": e["event_type"],
-                "source": e["source"],
-                "kind": e["kind"],
-                "profileId": e["profile_id"],
-                "occurredAt": e["occurred_at"],
-                "appliedAt": e["applied_at"],
-                "status": e["status"],
-                "resolution": e["detail"],
-                "event": json.loads(e["body"]) if e["body"] else None,
+                "eventId": e.event_id,
+                "type": e.event_type,
+                "source": e.source,
+                "kind": e.kind,
+                "profileId": e.profile_id,
+                "occurredAt": e.occurred_at,
+                "appliedAt": e.applied_at,
+                "status": e.status,
+                "resolution": e.detail,
+                "event": json.loads(e.body) if e.body else None,
             }
             for e in events
         ],

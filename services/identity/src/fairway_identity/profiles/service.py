@@ -85,7 +85,7 @@ async def patch_customer(
     p.dirty = True
     await ProfileRepository.for_tenant(session, tenant_id).save_profiles([p])
     # Logged with the upstream events, so an unmerge replays staff edits too.
-    await EventLogRepository.from_session(session).append_log(
+    await EventLogRepository.for_tenant(session, tenant_id).append_log(
         [
             LogRow(
                 tenant_id,

@@ -44,28 +44,27 @@ async def sync_log(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> SyncLogPage:
-    rows = await EventLogRepository.from_session(session).sync_log(
-        principal.tenant_id,
+    rows = await EventLogRepository.for_tenant(session, principal.tenant_id).sync_log(
         event_id=eventId,
         event_type=type,
         profile_id=profileId,
         before=LOG_CURSOR.decode(cursor),
         limit=limit + 1,
     )
-    page = paginate(rows, limit, LOG_CURSOR, key=lambda r: r["id"])
+    page = paginate(rows, limit, LOG_CURSOR, key=lambda r: r.id)
     return SyncLogPage(
         items=[
             SyncLogEntry(
                 tenantId=principal.tenant_id,
-                eventId=r["event_id"],
-                source=r["source"],
-                type=r["event_type"],
-                profileId=r["profile_id"],
-                status=r["status"],
-                occurredAt=r["occurred_at"],
-                appliedAt=r["applied_at"],
-                matchedBy=r["matched_by"],
-                confidence=r["confidence"],
+                eventId=r.event_id,
+                source=r.source,
+                type=r.event_type,
+                profileId=r.profile_id,
+                status=r.status,
+                occurredAt=r.occurred_at,
+                appliedAt=r.applied_at,
+                matchedBy=r.matched_by,
+                confidence=r.confidence,
             )
             for r in page.items
         ],
