@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -17,26 +17,32 @@ from fairway_events.contracts.messaging_out import SendRequested
 from fairway_events.outbox import Sql, outbox
 
 SOURCE = "campaigns"
-_INPUT_COLS = (
-    "request_id text, profile_id text, channel text, source_kind text, source_id text, run_id text, step_id text, "
-    "source_version int, content_id text, transactional boolean, ai boolean, notify boolean, due_at timestamptz, "
-    "planned_at timestamptz, hold_reason text"
-)
-_CANDIDATE_COLS = ("request_id, profile_id, channel, source_kind, source_id, run_id, step_id, source_version, "
-                   "content_id, transactional, ai, notify, due_at, planned_at, hold_reason")
+# The input of `submit`: one array per column (asyncpg sends them binary; unnest costs next to nothing).
+INPUT_COLUMNS = {
+    "request_id": "text", "profile_id": "text", "channel": "text", "source_kind": "text", "source_id": "text",
+    "run_id": "text", "step_id": "text", "source_version": "int", "content_id": "text", "transactional": "boolean",
+    "ai": "boolean", "notify": "boolean", "due_at": "timestamptz", "planned_at": "timestamptz", "hold_reason": "text",
+}
+_UNNEST = ("unnest(" + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in INPUT_COLUMNS.items()) + ") AS r("
+           + ", ".join(INPUT_COLUMNS) + ")")
 
 # The policy, in order: suppression, consent, control group, lateness; then timing (held until quiet hours end,
 # the best hour, or not-before) and, for what goes now, the frequency caps (per local day and week, counting
 # this batch in request-id order). `candidates` is the input rows (new requests) or the held rows now due.
 _DECIDE = """
 timing AS (
-    SELECT * FROM json_to_recordset(CAST(:timing AS json)) AS q(tz text, channel text, hold_until timestamptz)
+    SELECT * FROM json_to_recordset(CAST(:timing AS json))
+        AS q(tz text, channel text, hold_until timestamptz, today date, week_start date)
 ),
 caps AS (
     SELECT * FROM json_to_recordset(CAST(:caps AS json)) AS k(channel text, per_day int, per_week int)
 ),
 gated AS (
-    SELECT c.*, z.tz, (CAST(:now AS timestamptz) AT TIME ZONE z.tz) AS local_now,
+    SELECT c.*, z.tz,
+      -- The recipient's local day and week, from `timing` (one computation per zone, not per row).
+      COALESCE(q.today, CAST(CAST(:now AS timestamptz) AT TIME ZONE z.tz AS date)) AS today,
+      COALESCE(q.week_start, CAST(date_trunc('week', CAST(:now AS timestamptz) AT TIME ZONE z.tz) AS date))
+        AS week_start,
       CASE
         WHEN p.profile_id IS NULL THEN 'SUPPRESSED'
         WHEN p.erased THEN 'SUPPRESSED'
@@ -74,24 +80,30 @@ gated AS (
     LEFT JOIN timing q ON q.tz = z.tz AND q.channel = c.channel
 ),
 sending AS (
-    SELECT g.request_id, g.profile_id, g.channel, g.local_now,
+    SELECT g.request_id, g.profile_id, g.channel, g.today, g.week_start,
            row_number() OVER (PARTITION BY g.profile_id, g.channel ORDER BY g.request_id) AS n
     FROM gated g
     WHERE g.gate IS NULL AND NOT g.transactional AND (g.hold_at IS NULL OR g.hold_at <= CAST(:now AS timestamptz))
 ),
+hist AS (
+    SELECT l.profile_id, l.channel, l.local_date, count(*) AS sent
+    FROM dispatch_ledger l
+    WHERE l.tenant_id = :t AND l.status = 'REQUESTED' AND NOT l.transactional
+      AND l.local_date >= CAST(:since AS date) AND l.profile_id IN (SELECT profile_id FROM candidates)
+    GROUP BY 1, 2, 3
+),
 used AS (
     SELECT s.request_id, s.n,
-           count(l.request_id) FILTER (WHERE l.local_date = CAST(s.local_now AS date)) AS day_n,
-           count(l.request_id) FILTER (WHERE l.local_date >= CAST(date_trunc('week', s.local_now) AS date)) AS week_n
+           COALESCE(sum(h.sent) FILTER (WHERE h.local_date = s.today), 0) AS day_n,
+           COALESCE(sum(h.sent) FILTER (WHERE h.local_date >= s.week_start), 0) AS week_n
     FROM sending s
-    LEFT JOIN dispatch_ledger l ON l.tenant_id = :t AND l.profile_id = s.profile_id AND l.channel = s.channel
-         AND l.status = 'REQUESTED' AND NOT l.transactional AND l.local_date >= CAST(s.local_now AS date) - 7
+    LEFT JOIN hist h ON h.profile_id = s.profile_id AND h.channel = s.channel
     GROUP BY s.request_id, s.n
 ),
 decided AS (
     SELECT g.*, x.status,
            CASE x.status WHEN 'HELD' THEN g.hold_at END AS send_at,
-           CASE x.status WHEN 'REQUESTED' THEN CAST(g.local_now AS date) END AS local_date,
+           CASE x.status WHEN 'REQUESTED' THEN g.today END AS local_date,
            CASE x.status
              WHEN 'HELD' THEN g.held_for || ' until ' || to_char(g.hold_at AT TIME ZONE g.tz, 'YYYY-MM-DD HH24:MI')
                               || ' ' || g.tz
@@ -114,21 +126,17 @@ decided AS (
 """
 
 _SUBMIT = text(f"""
-WITH candidates AS (
-    SELECT DISTINCT ON (r.request_id) {_CANDIDATE_COLS}
-    FROM json_to_recordset(CAST(:rows AS json)) AS r({_INPUT_COLS})
-    WHERE NOT EXISTS (SELECT 1 FROM dispatch_ledger l WHERE l.request_id = r.request_id)
-    ORDER BY r.request_id
-),
+WITH candidates AS (SELECT * FROM {_UNNEST}),
 {_DECIDE}
 INSERT INTO dispatch_ledger (request_id, tenant_id, profile_id, channel, source_kind, source_id, run_id, step_id,
     source_version, content_id, transactional, ai_personalised, notify, due_at, status, reason, send_at, local_date,
     batch_id, submitted_at, decided_at)
-SELECT request_id, CAST(:t AS varchar), profile_id, channel, source_kind, source_id, run_id, step_id, source_version, content_id,
-       transactional, ai, notify, due_at, status, reason, send_at, local_date, CAST(:batch AS uuid),
+SELECT request_id, CAST(:t AS varchar), profile_id, channel, source_kind, source_id, run_id, step_id, source_version,
+       content_id, transactional, ai, notify, due_at, status, reason, send_at, local_date, CAST(:batch AS uuid),
        CAST(:now AS timestamptz), CAST(:now AS timestamptz)
 FROM decided
 ON CONFLICT (request_id) DO NOTHING
+RETURNING request_id, status, reason
 """)  # noqa: S608 (constant SQL fragments)
 
 # Held messages whose time has come go through the whole policy again: consent, suppression and caps as they are
@@ -225,7 +233,7 @@ class DispatchRepository:
 
     def _policy_params(self, s: DispatchSettings, now: datetime, timing: list[dict[str, Any]]) -> dict[str, Any]:
         return {
-            "t": self.tenant_id, "now": now, "default_tz": s.defaultTimeZone,
+            "t": self.tenant_id, "now": now, "default_tz": s.defaultTimeZone, "since": (now - timedelta(days=8)).date(),
             "control_cut": int(s.controlGroupShare * 2**32),
             "lateness": s.max_lateness.total_seconds(), "lateness_hours": f"{s.maxLatenessHours:g}",
             "timing": orjson.dumps(timing).decode(),
@@ -233,13 +241,12 @@ class DispatchRepository:
                                   for ch, c in s.caps.items()]).decode(),
         }
 
-    async def submit(self, rows: str, batch: str, s: DispatchSettings, now: datetime,
-                     timing: list[dict[str, Any]]) -> int:
-        """Record and decide new requests (`rows`: JSON of the input columns); already-known ids are left as they
-        are. Returns the requests recorded."""
-        res = await self.session.execute(_SUBMIT, {**self._policy_params(s, now, timing), "rows": rows,
-                                                   "batch": batch})
-        return int(res.rowcount or 0)  # type: ignore[attr-defined]
+    async def submit(self, columns: dict[str, list[Any]], batch: str, s: DispatchSettings, now: datetime,
+                     timing: list[dict[str, Any]]) -> list[Decision]:
+        """Record and decide new requests (`columns`: a list per INPUT_COLUMNS, ids unique and not yet in the ledger;
+        one that a concurrent transaction recorded first is skipped). Returns the decisions recorded."""
+        res = await self.session.execute(_SUBMIT, {**self._policy_params(s, now, timing), **columns, "batch": batch})
+        return [Decision(r[0], r[1], r[2]) for r in res.all()]
 
     async def release(self, batch: str, s: DispatchSettings, now: datetime, timing: list[dict[str, Any]],
                       limit: int) -> int:

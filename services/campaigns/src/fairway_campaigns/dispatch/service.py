@@ -10,17 +10,17 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-import orjson
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fairway_campaigns.audience.repository import AudienceRepository, SendTimeProfile, audience_query
 from fairway_campaigns.dispatch import policy
 from fairway_campaigns.dispatch.policy import DispatchSettings
-from fairway_campaigns.dispatch.repository import Decision, DispatchRepository, OutcomeCount
+from fairway_campaigns.dispatch.repository import INPUT_COLUMNS, Decision, DispatchRepository, OutcomeCount
 from fairway_campaigns.jobs import registry
 from fairway_chassis import Unprocessable
 from fairway_events.contracts.dispatch import DispatchContent, DispatchRequested
@@ -83,29 +83,35 @@ class DispatchService:
         contents = _Contents(tenant_id)
         planned = [r for r in requests if r.window is not None or (r.notBefore is not None and r.notBefore > now)]
         plans = await self._plans(session, tenant_id, s, planned, now) if planned else {}
-        rows = []
-        for r in requests:
+        known = await repo.decisions([r.requestId for r in requests])
+        fresh = list({r.requestId: r for r in requests if r.requestId not in known}.values())
+        columns: dict[str, list[Any]] = {c: [] for c in INPUT_COLUMNS}
+        for r in fresh:
             if not (r.content.body or r.content.templateId):
                 raise Unprocessable("a message needs a body or a Messaging template", field="content")
             due = r.notBefore or now
             if r.window is not None and r.notBefore is None:
                 due = r.window.end if r.window.end < now else now
             at, why = plans.get(r.requestId, (None, None))
-            rows.append({
-                "request_id": r.requestId, "profile_id": r.profileId, "channel": r.channel,
-                "source_kind": r.source.kind, "source_id": r.source.id, "run_id": r.source.runId,
-                "step_id": r.source.stepId, "source_version": r.source.version,
-                "content_id": contents.id_of(r.content), "transactional": r.transactional,
-                "ai": r.content.aiPersonalised, "notify": r.source.kind in NOTIFY_KINDS, "due_at": due,
-                "planned_at": at, "hold_reason": why,
-            })
-        await repo.save_contents(contents.new)
-        batch = str(uuid.uuid4())
-        timing = await self._timing(session, tenant_id, s, now)
-        await repo.submit(orjson.dumps(rows).decode(), batch, s, now, timing)
-        await self._after_decisions(repo, batch, now)
-        recorded = await repo.decisions([r.requestId for r in requests])
-        return [_result(recorded.get(r.requestId), r.requestId) for r in requests]
+            src = r.source
+            for name, value in (
+                ("request_id", r.requestId), ("profile_id", r.profileId), ("channel", r.channel),
+                ("source_kind", src.kind), ("source_id", src.id), ("run_id", src.runId), ("step_id", src.stepId),
+                ("source_version", src.version), ("content_id", contents.id_of(r.content)),
+                ("transactional", r.transactional), ("ai", r.content.aiPersonalised),
+                ("notify", src.kind in NOTIFY_KINDS), ("due_at", due), ("planned_at", at), ("hold_reason", why),
+            ):
+                columns[name].append(value)
+        if fresh:
+            await repo.save_contents(contents.new)
+            batch = str(uuid.uuid4())
+            timing = await self._timing(session, tenant_id, s, now)
+            for d in await repo.submit(columns, batch, s, now, timing):
+                known[d.request_id] = d
+            await self._after_decisions(repo, batch, now)
+        if len(known) < len(requests):  # recorded meanwhile by a concurrent transaction
+            known.update(await repo.decisions([r.requestId for r in requests if r.requestId not in known]))
+        return [_result(known.get(r.requestId), r.requestId) for r in requests]
 
     async def release_due(self, session: AsyncSession, tenant_id: str, now: datetime,
                           limit: int = RELEASE_BATCH) -> int:
@@ -144,15 +150,18 @@ class DispatchService:
 
     async def _timing(self, session: AsyncSession, tenant_id: str, s: DispatchSettings, now: datetime
                       ) -> list[dict[str, Any]]:
-        """For each time zone the tenant's people live in and each channel: until when quiet hours hold now."""
+        """For each time zone the tenant's people live in and each channel: until when quiet hours hold now, and the
+        local day and week that frequency caps count in."""
         zones = {z or s.defaultTimeZone for z in await AudienceRepository(session, tenant_id).distinct_time_zones()}
         zones.add(s.defaultTimeZone)
         out = []
         for zone in sorted(z for z in zones if policy.valid_zone(z)):
+            today = now.astimezone(ZoneInfo(zone)).date()
+            week_start = today - timedelta(days=today.weekday())  # ISO weeks, as date_trunc('week')
             for channel in policy.CHANNELS:
                 until = policy.quiet_release(now, zone, s.quiet(channel))
-                if until is not None:
-                    out.append({"tz": zone, "channel": channel, "hold_until": until.isoformat()})
+                out.append({"tz": zone, "channel": channel, "hold_until": until.isoformat() if until else None,
+                            "today": today.isoformat(), "week_start": week_start.isoformat()})
         return out
 
     async def _plans(self, session: AsyncSession, tenant_id: str, s: DispatchSettings,
