@@ -30,7 +30,7 @@ from fairway_localinfra import free_port
 from fairway_testkit import TEST_JWT_SECRET, wait_for
 
 CLUB = "stonehaven"
-N = 4000
+N = 1500
 
 
 @asynccontextmanager
