@@ -56,18 +56,21 @@ async def plan(*, tenant: str, secret: str, segmentation_url: str, campaigns_url
             "criteria": ACTIVE_MEMBERS})
         r.raise_for_status()
         segment_id = r.json()["id"]
-        ids = []
-        for body in demo_campaigns(segment_id, datetime.now(UTC)):
-            r = await http.post(f"{campaigns_url}/api/v1/campaigns", json=body)
-            r.raise_for_status()
-            ids.append(r.json()["id"])
+        r = await http.post(f"{campaigns_url}/api/v1/campaigns", json=demo_campaigns(segment_id, datetime.now(UTC))[0])
+        r.raise_for_status()
+        ids = [r.json()["id"]]
         # The audience is snapshotted when sending starts: wait until the segment's members reached campaigns.
         for _ in range(300):
             count = (await http.get(f"{campaigns_url}/api/v1/campaigns/{ids[0]}/audience")).json()["count"]
             if count >= members // 3:
                 break
             await asyncio.sleep(1)
+        for body in demo_campaigns(segment_id, datetime.now(UTC))[1:]:  # times from now, after the wait
+            r = await http.post(f"{campaigns_url}/api/v1/campaigns", json=body)
+            r.raise_for_status()
+            ids.append(r.json()["id"])
+        # Written before scheduling: a second `make up` never plans the club's campaigns twice.
+        marker.write_text(json.dumps({"segment": segment_id, "campaigns": ids}))
         for cid in ids:
             (await http.post(f"{campaigns_url}/api/v1/campaigns/{cid}/schedule")).raise_for_status()
-    marker.write_text(json.dumps({"segment": segment_id, "campaigns": ids}))
     print(f"simulators: the demo marketer scheduled {len(ids)} campaigns for '{tenant}'", flush=True)
