@@ -12,7 +12,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from fairway_campaigns.settings import Settings
 from fairway_events import registry
-from fairway_events.contracts.identity import Attributes, Consent, Identities, ProfileCreated, ProfileSnapshot
+from fairway_events.contracts.identity import (
+    Attributes,
+    Consent,
+    Identities,
+    ProfileCreated,
+    ProfileSnapshot,
+    ProfileUpdated,
+)
 from fairway_events.contracts.segmentation import SegmentMemberEntered
 from fairway_testkit import RunningService, auth_headers, send_upstream, wait_for
 
@@ -98,6 +105,11 @@ class Club:
         for pid in ids:
             await self._send("crm.segmentation", SegmentMemberEntered(
                 segmentId=segment, segmentName="Active members", profileId=pid, at=now), segment, "segmentation")
+        await self.producer.flush()
+
+    async def time_zone(self, profile_id: str, zone: str) -> None:
+        await self._send("crm.identity", ProfileUpdated(profileId=profile_id, changes={"timeZone": zone}),
+                         profile_id, "identity")
         await self.producer.flush()
 
     async def messaging(self, event_type: str, profile_id: str, payload: dict[str, Any]) -> None:

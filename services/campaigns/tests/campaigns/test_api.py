@@ -110,6 +110,9 @@ async def test_tenant_isolation_on_every_endpoint(svc: RunningService) -> None:
     r = await svc.http.post(f"/api/v1/campaigns/{cid}/test-send", json={"profileIds": ["p1"]},
                             headers=other.headers)
     assert r.status_code == 404
+    r = await svc.http.post(f"/api/v1/campaigns/{cid}/content/generate", json={"channel": "EMAIL"},
+                            headers=other.headers)
+    assert r.status_code == 404
     r = await svc.http.delete(f"/api/v1/campaigns/{cid}", headers=other.headers)
     assert r.status_code == 404
     assert (await Api(svc, TENANT).get(f"/{cid}"))["state"] == "DRAFT"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from camp_helpers import Api, Club, audience_of, fast_jobs, member, no_dispatch_rules, state_of
@@ -123,3 +125,37 @@ async def test_test_send_goes_through_dispatch_and_stays_out_of_results(
     await state_of(api, c["id"], "COMPLETED")
     total = (await api.get(f"/{c['id']}/stats"))["total"]
     assert (total["targeted"], total["requested"], total["skipped"]) == (3, 2, {"NO_CONSENT": 1})
+
+
+async def test_local_time_reaches_each_recipient_at_their_own_wall_clock_and_social_posts_once(
+        small_batches: RunningService, producer: object, created_topics: TopicNames) -> None:
+    api = Api(small_batches)
+    club = Club(producer, created_topics)
+    await club.members([member(1), member(2)])
+    await club.time_zone(member(2), "Europe/London")  # member 1: unknown, the tenant's Africa/Johannesburg
+    await no_dispatch_rules(api)
+    # 13 hours ahead in UTC terms: the fan-out starts now (UTC+14 is there already) and both are still to come.
+    wall = (datetime.now(UTC) + timedelta(hours=13)).replace(second=0, microsecond=0, tzinfo=None)
+    c = await api.create(channels=["EMAIL", "SOCIAL"], content={
+        "EMAIL": {"subject": "Good morning from the club", "body": "Today's tee sheet."},
+        "SOCIAL": {"body": "Winter rates are live", "hashtags": ["golf"]}},
+        schedule={"kind": "LOCAL_TIME", "date": wall.date().isoformat(), "localTime": wall.strftime("%H:%M")})
+    await audience_of(api, c["id"], 2)
+
+    async def zoned() -> bool:
+        async with small_batches.runtime.sessionmaker() as s:
+            return (await s.execute(text("SELECT time_zone FROM dispatch_profiles WHERE profile_id = :p"),
+                                    {"p": member(2)})).scalar() == "Europe/London"
+
+    await wait_for(zoned, timeout=60, what="member 2's time zone in dispatch's read model")
+    await api.action(c["id"], "schedule")
+    await state_of(api, c["id"], "COMPLETED")
+    async with small_batches.runtime.sessionmaker() as s:
+        rows = dict((await s.execute(text("SELECT profile_id, send_at FROM dispatch_ledger WHERE source_id = :c "
+                                          "AND status = 'HELD'"), {"c": c["id"]})).all())
+        posts = (await s.execute(text("SELECT count(*) FROM event_outbox WHERE event_type = 'social.post.requested'"
+                                      " AND body LIKE :c"), {"c": f"%{c['id']}%"})).scalar_one()
+    johannesburg = wall.replace(tzinfo=ZoneInfo("Africa/Johannesburg"))
+    london = wall.replace(tzinfo=ZoneInfo("Europe/London"))
+    assert rows == {member(1): johannesburg, member(2): london}
+    assert posts == 1
