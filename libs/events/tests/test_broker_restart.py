@@ -4,6 +4,7 @@ import asyncio
 import tempfile
 from pathlib import Path
 
+from aiokafka.errors import KafkaError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from fairway_events import TopicNames
@@ -40,7 +41,7 @@ async def test_the_stream_goes_on_after_a_broker_restart(engine: AsyncEngine) ->
 
             after = [f"after-{i}" for i in range(5)]
             for eid in after:  # the producer reconnects; the first produce creates the topic again
-                await asyncio.wait_for(producer.send_and_wait(names("teetime.events"), booking(eid), key=b"iain"), 60)
+                await _send_until_accepted(producer, names("teetime.events"), booking(eid))
             await wait_for(lambda: _applied(engine, before + after), timeout=120, what="events after the restart")
             await asyncio.sleep(2)
             assert await effect_counts(engine) == {eid: 1 for eid in before + after}
@@ -52,6 +53,19 @@ async def test_the_stream_goes_on_after_a_broker_restart(engine: AsyncEngine) ->
         await producer.stop()
         broker.kill()
         broker.wait(10)
+
+
+async def _send_until_accepted(producer, topic: str, value: bytes) -> None:  # noqa: ANN001
+    """As the outbox relay does: a send refused while the broker comes back is sent again (the row stays)."""
+    deadline = asyncio.get_running_loop().time() + 90
+    while True:
+        try:
+            await asyncio.wait_for(producer.send_and_wait(topic, value, key=b"iain"), 30)
+            return
+        except (KafkaError, TimeoutError):
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(1)
 
 
 async def _applied(engine: AsyncEngine, ids: list[str]) -> bool:
