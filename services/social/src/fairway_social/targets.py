@@ -166,6 +166,7 @@ async def hold_connection(session: AsyncSession, tenant_id: str, connection_id: 
     for t in held:
         if t.status == "PENDING":
             continue  # drafts are not waiting for anything
+        await lock_post(session, tenant_id, t.post_id)
         await repo.drop_job(t.job_id)
         await repo.set(t.id, now, status="WAITING", wait_reason=reason, job_id=None)
         await refresh_post_status(session, tenant_id, t.post_id, now)
@@ -178,6 +179,7 @@ async def resume_connection(session: AsyncSession, jobs: Jobs, tenant_id: str, c
     repo = TargetRepository(session, tenant_id)
     waiting = await repo.of_connection(connection_id, ("WAITING",))
     for t in waiting:
+        await lock_post(session, tenant_id, t.post_id)
         at = (await session.execute(select(posts.c.scheduled_at).where(posts.c.tenant_id == tenant_id,
                                                                        posts.c.id == t.post_id))).scalar()
         await schedule(session, jobs, t, at, now)
@@ -192,6 +194,7 @@ async def cancel_connection(session: AsyncSession, tenant_id: str, connection_id
         return -1
     targets = await repo.of_connection(connection_id, OPEN)
     for t in targets:
+        await lock_post(session, tenant_id, t.post_id)
         await repo.drop_job(t.job_id)
         await repo.set(t.id, now, status="CANCELLED", wait_reason="the connection was removed", job_id=None)
         await refresh_post_status(session, tenant_id, t.post_id, now)
@@ -218,7 +221,16 @@ def post_status(statuses: list[str], scheduled: bool) -> str:
     return "PUBLISHED"
 
 
+async def lock_post(session: AsyncSession, tenant_id: str, post_id: uuid.UUID) -> None:
+    """Every transaction that changes a target locks its post first (posts before targets, always in that order,
+    so none deadlock). The post's status is then computed from its targets' committed states: two targets of one
+    post finishing at once cannot each see the other still PUBLISHING and leave the post PUBLISHING."""
+    await session.execute(select(posts.c.id).where(posts.c.tenant_id == tenant_id, posts.c.id == post_id)
+                          .with_for_update())
+
+
 async def refresh_post_status(session: AsyncSession, tenant_id: str, post_id: uuid.UUID, now: datetime) -> str:
+    await lock_post(session, tenant_id, post_id)
     rows = (await session.execute(select(post_targets.c.status).where(
         post_targets.c.tenant_id == tenant_id, post_targets.c.post_id == post_id))).scalars().all()
     scheduled = (await session.execute(select(posts.c.scheduled_at).where(

@@ -62,9 +62,10 @@ class GraphClient:
 
     async def exchange_code(self, code: str) -> TokenSet:
         creds = {"client_id": self.s.facebook_app_id, "client_secret": self.s.facebook_app_secret}
-        short = await self._call("GET", "/oauth/access_token", params={**creds, "redirect_uri": self.s.redirect_uri,
-                                                                       "code": code}, what="exchange the code")
-        long = await self._call("GET", "/oauth/access_token", what="get a long-lived token", params={
+        # POSTed as a form: the app secret, the code and the tokens stay out of URLs (and so out of access logs).
+        short = await self._call("POST", "/oauth/access_token", data={**creds, "redirect_uri": self.s.redirect_uri,
+                                                                      "code": code}, what="exchange the code")
+        long = await self._call("POST", "/oauth/access_token", what="get a long-lived token", data={
             **creds, "grant_type": "fb_exchange_token", "fb_exchange_token": short["access_token"]})
         expires = long.get("expires_in")
         return TokenSet(long["access_token"], None, _now() + timedelta(seconds=int(expires)) if expires else None, [])

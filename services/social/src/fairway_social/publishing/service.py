@@ -46,6 +46,7 @@ from fairway_social.state import SocialState
 from fairway_social.targets import (
     Target,
     TargetRepository,
+    lock_post,
     refresh_post_status,
     schedule,
     verify_later,
@@ -66,12 +67,22 @@ class Publisher:
     def now(self) -> datetime:
         return self.social.now()
 
+    @staticmethod
+    async def _lock(session: AsyncSession, tenant_id: str, tid: uuid.UUID) -> Target | None:
+        """The target, locked after its post (posts before targets: see targets.lock_post)."""
+        repo = TargetRepository(session, tenant_id)
+        t = await repo.get(tid)
+        if t is None:
+            return None
+        await lock_post(session, tenant_id, t.post_id)
+        return await repo.get(tid, lock=True)
+
     # -- the attempt ------------------------------------------------------------------------------------------
     async def publish(self, tenant_id: str, tid: uuid.UUID) -> str:
         """Run one publishing job; returns what happened (for logs and tests)."""
         async with self.sessionmaker() as session, session.begin():
             repo = TargetRepository(session, tenant_id)
-            t = await repo.get(tid, lock=True)
+            t = await self._lock(session, tenant_id, tid)
             if t is None or t.status in ("PUBLISHED", "FAILED", "CANCELLED", "WAITING", "PENDING"):
                 return f"nothing to do ({t.status if t else 'gone'})"
             if t.status in ("PUBLISHING", "UNCONFIRMED"):
@@ -168,7 +179,7 @@ class Publisher:
         assert jobs is not None
         async with self.sessionmaker() as session, session.begin():
             repo = TargetRepository(session, tenant_id)
-            current = await repo.get(t.id, lock=True)
+            current = await self._lock(session, tenant_id, t.id)
             assert current is not None
             post = await PostRepository(session, tenant_id).get(t.post_id)
             assert post is not None
@@ -245,7 +256,7 @@ class Publisher:
             # Cannot ask now: stay UNCONFIRMED (never publish blindly) and ask again later.
             reason = getattr(exc, "message", None) or str(getattr(exc, "detail", exc))
             async with self.sessionmaker() as session, session.begin():
-                current = await TargetRepository(session, tenant_id).get(tid, lock=True)
+                current = await self._lock(session, tenant_id, tid)
                 if current is not None and current.status in ("PUBLISHING", "UNCONFIRMED"):
                     await TargetRepository(session, tenant_id).set(
                         tid, self.now, status="UNCONFIRMED",
@@ -256,7 +267,7 @@ class Publisher:
             return "check postponed"
         async with self.sessionmaker() as session, session.begin():
             repo = TargetRepository(session, tenant_id)
-            current = await repo.get(tid, lock=True)
+            current = await self._lock(session, tenant_id, tid)
             if current is None or current.status not in ("PUBLISHING", "UNCONFIRMED") \
                     or current.attempt_started_at != t.attempt_started_at:
                 return "changed meanwhile"
