@@ -148,10 +148,20 @@ class AudienceRepository:
             {"t": self.tenant_id, "ids": list(profile_ids), "d": default})
         return {pid: tz for pid, tz in rows.all()}
 
-    async def distinct_time_zones(self) -> list[str | None]:
-        """Every time zone the tenant's profiles have (NULL: unknown, the tenant default applies)."""
+    async def zones_of(self, profile_ids: Sequence[str]) -> list[str | None]:
+        """The time zones these people have (NULL: unknown, the tenant default applies)."""
         rows = await self.session.execute(text(
-            "SELECT DISTINCT time_zone FROM dispatch_profiles WHERE tenant_id = :t"), {"t": self.tenant_id})
+            "SELECT DISTINCT time_zone FROM dispatch_profiles "
+            "WHERE tenant_id = :t AND profile_id = ANY(CAST(:ids AS text[]))"), {"t": self.tenant_id,
+                                                                             "ids": list(profile_ids)})
+        return [r[0] for r in rows.all()]
+
+    async def zones_of_due(self, now: Any) -> list[str | None]:
+        """The time zones of the people whose held messages are due."""
+        rows = await self.session.execute(text(
+            "SELECT DISTINCT p.time_zone FROM dispatch_ledger l JOIN dispatch_profiles p "
+            "ON p.tenant_id = l.tenant_id AND p.profile_id = l.profile_id "
+            "WHERE l.tenant_id = :t AND l.status = 'HELD' AND l.send_at <= :now"), {"t": self.tenant_id, "now": now})
         return [r[0] for r in rows.all()]
 
     async def send_time_profiles(self, profile_ids: Sequence[str]) -> dict[str, SendTimeProfile]:

@@ -105,7 +105,8 @@ class DispatchService:
         if fresh:
             await repo.save_contents(contents.new)
             batch = str(uuid.uuid4())
-            timing = await self._timing(session, tenant_id, s, now)
+            zones = await AudienceRepository(session, tenant_id).zones_of(columns["profile_id"])
+            timing = self._timing(s, now, zones)
             for d in await repo.submit(columns, batch, s, now, timing):
                 known[d.request_id] = d
             await self._after_decisions(repo, batch, now)
@@ -120,7 +121,8 @@ class DispatchService:
         await repo.lock()
         s = await repo.settings() or self.defaults
         batch = str(uuid.uuid4())
-        n = await repo.release(batch, s, now, await self._timing(session, tenant_id, s, now), limit)
+        zones = await AudienceRepository(session, tenant_id).zones_of_due(now)
+        n = await repo.release(batch, s, now, self._timing(s, now, zones), limit)
         if n:
             await self._after_decisions(repo, batch, now)
         return n
@@ -148,11 +150,11 @@ class DispatchService:
                                     queueing_lock=f"{RELEASE_TASK}:{repo.tenant_id}:{at.isoformat()}",
                                     at=at.isoformat())
 
-    async def _timing(self, session: AsyncSession, tenant_id: str, s: DispatchSettings, now: datetime
-                      ) -> list[dict[str, Any]]:
-        """For each time zone the tenant's people live in and each channel: until when quiet hours hold now, and the
+    @staticmethod
+    def _timing(s: DispatchSettings, now: datetime, zones_found: Sequence[str | None]) -> list[dict[str, Any]]:
+        """For each time zone of the people concerned and each channel: until when quiet hours hold now, and the
         local day and week that frequency caps count in."""
-        zones = {z or s.defaultTimeZone for z in await AudienceRepository(session, tenant_id).distinct_time_zones()}
+        zones = {z or s.defaultTimeZone for z in zones_found}
         zones.add(s.defaultTimeZone)
         out = []
         for zone in sorted(z for z in zones if policy.valid_zone(z)):
