@@ -185,3 +185,30 @@ async def test_tenants_never_see_each_others_people_or_settings(dispatch: Dispat
         await session.commit()
     assert (await dispatch.ledger(CLUB))[mine[0].request_id][0] == "CANCELLED"
     assert (await dispatch.ledger(other))[theirs[0].request_id][0] == "HELD"
+
+
+async def test_audience_read_model_follows_segments_merges_and_links(dispatch: Dispatch) -> None:
+    from fairway_events.contracts.identity import ProfileIdentityLinked, ProfileMerged
+    from fairway_events.contracts.segmentation import SegmentMemberEntered, SegmentMemberExited
+
+    await dispatch.configure(CLUB, NO_RULES)
+    at = dispatch.clock.now()
+    await dispatch.events(CLUB, snapshot("p-070", email=False), snapshot("p-071"), snapshot("p-072"))
+    await dispatch.events(CLUB, *(SegmentMemberEntered(segmentId=seg, segmentName=seg, profileId=p, at=at)
+                                  for seg, p in (("seg-gold", "p-070"), ("seg-gold", "p-071"), ("seg-gold", "p-072"),
+                                                 ("seg-lapsed", "p-072"))),
+                          SegmentMemberExited(segmentId="seg-gold", segmentName="seg-gold", profileId="p-071", at=at),
+                          source="segmentation")
+    async with dispatch.sessions() as session:
+        q = dispatch.service.audience(CLUB, "seg-gold", ["seg-lapsed"])
+        assert sorted((await session.execute(q)).scalars()) == ["p-070"]
+        assert (await session.execute(dispatch.service.audience("fairwaygolf", "seg-gold", []))).all() == []
+    # An email linked later makes p-070 reachable; a merge makes the loser unreachable under its old id.
+    winner = snapshot("p-071").profile
+    await dispatch.events(CLUB, ProfileIdentityLinked(profileId="p-070", keyType="email",
+                                                      value="ailsa@stonehavengolf.co.uk", confidence=100),
+                          ProfileMerged(winnerId="p-071", loserId="p-072", winner=winner))
+    got = await dispatch.submit(CLUB, request("p-070"), request("p-072"))
+    assert [(r.outcome, r.reason) for r in got] == [("REQUESTED", None), ("SUPPRESSED", "profile MERGED")]
+    sent = await dispatch.outbox("messaging.send.requested")
+    assert sent[0]["recipient"]["email"] == "ailsa@stonehavengolf.co.uk"
