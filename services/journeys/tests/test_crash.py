@@ -28,18 +28,19 @@ from fairway_testkit.helpers import TEST_JWT_SECRET, auth_headers, send_upstream
 
 T = "stonehaven"
 N = 240
+HELD_FROM = 160  # the third wave
 EVERY_STEP = {
     "trigger": {"type": "event", "eventType": "profile.created"},
     "steps": [
         {"id": "offer", "type": "SEND", "channel": "EMAIL", "templateId": "season-opener", "next": "pause",
          "notSent": "pause"},
-        {"id": "pause", "type": "WAIT", "kind": "duration", "duration": "3 seconds", "next": "vip"},
+        {"id": "pause", "type": "WAIT", "kind": "duration", "duration": "6 seconds", "next": "vip"},
         {"id": "vip", "type": "CONDITION", "criteria": {"rules": [{"field": "tags", "operator": "contains",
                                                                    "value": "vip"}]}, "yes": "tag", "no": "tag"},
         {"id": "tag", "type": "UPDATE", "addTags": ["season-2026"], "next": "split"},
         {"id": "split", "type": "SPLIT", "branches": [{"name": "a", "next": "opened"}, {"name": "b", "next": "opened"}]},
         {"id": "opened", "type": "WAIT", "kind": "event", "eventType": "messaging.email.opened", "ofStep": "offer",
-         "timeout": "4 seconds", "next": "end", "onTimeout": "end"},
+         "timeout": "20 seconds", "next": "end", "onTimeout": "end"},
         {"id": "end", "type": "END"},
     ],
 }
@@ -71,30 +72,51 @@ async def service(env: dict[str, str], port: int) -> AsyncIterator[subprocess.Po
         log.close()
 
 
-async def play_dispatch(bootstrap: str, topics: TopicNames, producer: AIOKafkaProducer, stop: asyncio.Event) -> None:
-    """Campaigns' dispatch, played: every request is REQUESTED from Messaging; every third recipient opens it."""
+async def play_dispatch(bootstrap: str, topics: TopicNames, producer: AIOKafkaProducer, stop: asyncio.Event,
+                        release: asyncio.Event) -> None:
+    """Campaigns' dispatch, played: every request is REQUESTED from Messaging; every third recipient opens it.
+    Requests of the last wave (HELD_FROM on) are answered only once `release` is set (after the restart), so
+    those runs are waiting for dispatch when the process is killed."""
+    held: list[Any] = []
+    opens: list[asyncio.Task[None]] = []
+
+    async def open_later(n: int, request_id: str) -> None:
+        await asyncio.sleep(9)
+        await send_upstream(producer, topics, "messaging.email.opened", T,
+                            {"email": f"golfer{n:04d}@stonehavengolf.co.uk"},
+                            {"messageId": f"m-{n}", "sendRequestId": request_id})
+
     consumer = AIOKafkaConsumer(topics("crm.dispatch.requests"), bootstrap_servers=bootstrap,
                                 group_id=topics.group("tests.dispatch"), auto_offset_reset="earliest")
     await consumer.start()
     try:
         while not stop.is_set():
             batch = await consumer.getmany(timeout_ms=200)
-            for records in batch.values():
-                for rec in records:
-                    req = json.loads(rec.value)["payload"]
-                    out = fairway_event(DispatchOutcomeRecorded(
-                        requestId=req["requestId"], profileId=req["profileId"], channel="EMAIL", outcome="REQUESTED",
-                        source=DispatchSource(**req["source"]), at=json.loads(rec.value)["occurred_at"]),
-                        T, req["profileId"])
-                    await producer.send_and_wait(topics("crm.dispatch.outcomes"), out.to_wire(),
-                                                 key=req["profileId"].encode())
-                    n = int(req["profileId"].split("-")[1])
-                    if n % 3 == 0:
-                        await send_upstream(producer, topics, "messaging.email.opened", T,
-                                            {"email": f"golfer{n:04d}@stonehavengolf.co.uk"},
-                                            {"messageId": f"m-{n}", "sendRequestId": req["requestId"]})
+            records = [r for rs in batch.values() for r in rs]
+            if release.is_set():
+                records, held = held + records, []
+            for rec in records:
+                req = json.loads(rec.value)["payload"]
+                n = int(req["profileId"].split("-")[1])
+                if not release.is_set() and n >= HELD_FROM:
+                    held.append(rec)
+                    continue
+                out = fairway_event(DispatchOutcomeRecorded(
+                    requestId=req["requestId"], profileId=req["profileId"], channel="EMAIL", outcome="REQUESTED",
+                    source=DispatchSource(**req["source"]), at=json.loads(rec.value)["occurred_at"]),
+                    T, req["profileId"])
+                await producer.send_and_wait(topics("crm.dispatch.outcomes"), out.to_wire(),
+                                             key=req["profileId"].encode())
+                if n % 3 == 0:  # opened a while later: after the 6 s WAIT, within the 20 s wait for the open
+                    opens.append(asyncio.create_task(open_later(n, req["requestId"])))
     finally:
         await consumer.stop()
+        for t in opens:
+            t.cancel()
+
+
+async def _has(states: Any, state: str) -> bool:
+    return (await states()).get(state, 0) > 0
 
 
 async def test_kill_and_restart_loses_and_repeats_nothing(
@@ -110,7 +132,8 @@ async def test_kill_and_restart_loses_and_repeats_nothing(
            "FAIRWAY_RUN_LOG": str(tmp_path / "journeys.log")}
     headers = auth_headers(T, roles=("marketer",))
     stop = asyncio.Event()
-    player = asyncio.create_task(play_dispatch(kafka_bootstrap, topics, producer, stop))
+    release = asyncio.Event()
+    player = asyncio.create_task(play_dispatch(kafka_bootstrap, topics, producer, stop, release))
     db = create_async_engine(database_url, pool_size=2)
 
     async def scalar(sql: str) -> Any:
@@ -123,26 +146,48 @@ async def test_kill_and_restart_loses_and_repeats_nothing(
                 jid = (await http.post("/api/v1/journeys", json={"name": "Season opener",
                                                                  "definition": EVERY_STEP})).json()["id"]
                 assert (await http.post(f"/api/v1/journeys/{jid}/activate")).status_code == 200
-            for i in range(N):
-                env_ = fairway_event(member(f"p-{i:04d}", f"golfer{i:04d}@stonehavengolf.co.uk"), T, f"p-{i:04d}")
-                await producer.send(topics("crm.identity"), env_.to_wire(), key=env_.aggregate_id.encode())
-            await producer.flush()
+            async def states() -> dict[str, int]:
+                async with db.connect() as c:
+                    rows = (await c.execute(text(
+                        "SELECT coalesce(waiting, status) AS at, count(*) FROM runs GROUP BY 1"))).all()
+                return dict(rows)  # type: ignore[arg-type]
+
+            async def wave(first: int, last: int, reaches: str) -> None:
+                for i in range(first, last):
+                    e = fairway_event(member(f"p-{i:04d}", f"golfer{i:04d}@stonehavengolf.co.uk"), T, f"p-{i:04d}")
+                    await producer.send(topics("crm.identity"), e.to_wire(), key=e.aggregate_id.encode())
+                await producer.flush()
+                await wait_for(lambda: _has(states, reaches), timeout=120, interval=0.05,
+                               what=f"runs of the wave from {first} reaching '{reaches}'")
+
+            # Waves, so that at the kill runs wait at every kind of stop: the first for an open (20 s timeout),
+            # the second on the 6 s timer, the third for dispatch's answer.
+            await wave(0, 80, "event")
+            await wave(80, HELD_FROM, "timer")
+            await wave(HELD_FROM, N, "dispatch.outcome")
+            seen: list[dict[str, int]] = []
 
             async def spread() -> dict[str, int] | None:
                 async with db.connect() as c:
                     rows = (await c.execute(text(
                         "SELECT coalesce(waiting, status) AS at, count(*) FROM runs GROUP BY 1"))).all()
                 got = dict(rows)  # type: ignore[arg-type]
+                seen.append(got)
                 return got if {"dispatch.outcome", "timer", "event"} <= set(got) else None
 
-            at_kill = await wait_for(spread, timeout=90, interval=0.05,
-                                     what="runs waiting for dispatch, on a timer and for an event")
+            try:
+                at_kill = await wait_for(spread, timeout=180, interval=0.05,
+                                         what="runs waiting for dispatch, on a timer and for an event")
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}; states seen: {seen[-5:]}") from None
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
         started_before = await scalar("SELECT count(*) FROM runs")
         assert at_kill.get("COMPLETED", 0) < N and started_before <= N  # the kill caught work in flight
 
         async with service(env, port):
+            release.set()
+
             async def finished() -> bool:
                 return await scalar("SELECT count(*) FROM runs WHERE status = 'COMPLETED'") == N
 

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fairway_events import Envelope, outbox, registry
+from fairway_events import Envelope, new_event_id, outbox, registry
 from fairway_journeys.runs.deps import TimerScheduler
 from fairway_journeys.runs.model import Run
 from fairway_journeys.runs.repository import RunRepository
@@ -41,9 +41,12 @@ class Writes:
         self.of(run.tenant_id).runs[run.id] = run
 
     def event(self, run: Run, payload: BaseModel, at: datetime, *, aggregate_id: str | None = None) -> None:
-        self.of(run.tenant_id).events.append(registry.envelope(
-            payload, tenant_id=run.tenant_id, aggregate_id=aggregate_id or run.journey_id, source=SOURCE,
-            occurred_at=at))
+        # The payload was validated when it was built; validating the envelope around it again cost more than
+        # the rest of a timer's firing (100,000 timers a minute make that count).
+        spec = registry.spec_for(type(payload))
+        self.of(run.tenant_id).events.append(Envelope.model_construct(
+            event_id=new_event_id(), event_type=spec.event_type, version=spec.version, tenant_id=run.tenant_id,
+            occurred_at=at, aggregate_id=aggregate_id or run.journey_id, source=SOURCE, payload=payload))
 
     def enter_step(self, run: Run, step_type: str, at: datetime) -> None:
         assert run.step_id is not None
