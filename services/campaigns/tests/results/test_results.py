@@ -74,3 +74,20 @@ async def test_results_from_messaging_and_bookings_with_control_uplift(svc: Runn
     assert u["absoluteUplift"] == round(round(2 / len(requested), 4) - round(1 / len(control), 4), 4)
     hours = stats["hourly"]
     assert sum(h["requested"] for h in hours) == len(requested) and sum(h["opened"] for h in hours) == 6
+
+
+async def test_a_large_batch_of_outcomes_is_recorded_in_one_go(svc: RunningService) -> None:
+    """A fan-out batch of 5,000 recipients: more bind parameters than one statement may carry (asyncpg: 32,767)."""
+    from datetime import UTC, datetime
+
+    from fairway_campaigns.results.repository import NewMessage, ResultRepository
+
+    now = datetime.now(UTC)
+    rows = [NewMessage(request_id=f"r-{i}", campaign_id="c-big", profile_id=member(i), channel="EMAIL", variant=None,
+                       wave="ALL", outcome="REQUESTED", reason=None, submitted_at=now) for i in range(5000)]
+    async with svc.runtime.sessionmaker() as s, s.begin():
+        await ResultRepository(s, "stonehaven").record(rows)
+        await ResultRepository(s, "stonehaven").record(rows[:10])  # again: nothing twice
+    async with svc.runtime.sessionmaker() as s:
+        n = (await s.execute(text("SELECT count(*) FROM campaign_messages WHERE campaign_id = 'c-big'"))).scalar_one()
+    assert n == 5000

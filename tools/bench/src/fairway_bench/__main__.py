@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 BENCHES = ["backbone", "identity", "timeline", "segmentation", "ml-scoring", "ai-gateway", "segment-parser", "journeys",
-           "dispatch", "social", "cli", "history"]
+           "dispatch", "campaigns", "social", "cli", "history"]
 TITLES = {"backbone": "backbone (libs/events)", "cli": "command line (fairway, fairway-ml)",
           "history": "history through the whole platform (every consumer group caught up)"}
 

@@ -57,7 +57,8 @@ class ResultRepository:
             return
         values = [{"tenant_id": self.tenant_id, **r.__dict__,
                    "requested_at": r.submitted_at if r.outcome == "REQUESTED" else None} for r in rows]
-        await self.session.execute(insert(messages).values(values).on_conflict_do_nothing())
+        # executemany: SQLAlchemy batches the rows (one multi-VALUES statement could pass asyncpg's 32,767 bind limit)
+        await self.session.execute(insert(messages).on_conflict_do_nothing(), values)
 
     async def set_outcome(self, request_id: str, outcome: str, reason: str | None, at: datetime) -> None:
         """A held message's later fate (requested at its time, expired, cancelled)."""
