@@ -19,10 +19,10 @@ LAPSED_SEGMENT = {
 }
 
 
-def _find(client: httpx.Client, url: str, name: str) -> dict[str, Any] | None:
+async def _find(client: httpx.AsyncClient, url: str, name: str) -> dict[str, Any] | None:
     cursor = None
     while True:
-        page = client.get(url, params={"limit": 200, **({"cursor": cursor} if cursor else {})}).raise_for_status()
+        page = (await client.get(url, params={"limit": 200, **({"cursor": cursor} if cursor else {})})).raise_for_status()
         body = page.json()
         hit = next((i for i in body["items"] if i["name"] == name), None)
         if hit or not body.get("nextCursor"):
@@ -30,21 +30,24 @@ def _find(client: httpx.Client, url: str, name: str) -> dict[str, Any] | None:
         cursor = body["nextCursor"]
 
 
-def seed(secret: str, tenant: str, segmentation_url: str, journeys_url: str) -> list[str]:
+async def seed(secret: str, tenant: str, segmentation_url: str, journeys_url: str,
+               mounts: dict[str, httpx.AsyncBaseTransport] | None = None) -> list[str]:
+    """Returns the two journeys' ids. `mounts`: transports per URL (tests reach the apps in-process)."""
     headers = {"Authorization": f"Bearer {issue_token(secret, tenant=tenant, roles=['marketer'], subject='demo')}"}
     made = []
-    with httpx.Client(headers=headers, timeout=30) as client:
-        segment = _find(client, f"{segmentation_url}/api/v1/segments", LAPSED_SEGMENT["name"])
+    async with httpx.AsyncClient(headers=headers, timeout=30, mounts=mounts) as client:
+        segment = await _find(client, f"{segmentation_url}/api/v1/segments", LAPSED_SEGMENT["name"])
         if segment is None:
-            segment = client.post(f"{segmentation_url}/api/v1/segments", json=LAPSED_SEGMENT).raise_for_status().json()
+            segment = (await client.post(f"{segmentation_url}/api/v1/segments", json=LAPSED_SEGMENT)
+                       ).raise_for_status().json()
         lapsed = definition_of(LAPSED)
         lapsed["trigger"]["segmentId"] = segment["id"]
         for template, definition in ((WELCOME, definition_of(WELCOME)), (LAPSED, lapsed)):
-            j = _find(client, f"{journeys_url}/api/v1/journeys", template.name)
+            j = await _find(client, f"{journeys_url}/api/v1/journeys", template.name)
             if j is None:
-                j = client.post(f"{journeys_url}/api/v1/journeys", json={
-                    "name": template.name, "goalText": template.goal, "definition": definition}).raise_for_status().json()
+                j = (await client.post(f"{journeys_url}/api/v1/journeys", json={
+                    "name": template.name, "goalText": template.goal, "definition": definition})).raise_for_status().json()
             if j["status"] != "ACTIVE":
-                client.post(f"{journeys_url}/api/v1/journeys/{j['id']}/activate").raise_for_status()
+                (await client.post(f"{journeys_url}/api/v1/journeys/{j['id']}/activate")).raise_for_status()
             made.append(j["id"])
     return made

@@ -170,10 +170,10 @@ def up(*, members: int = 300, demo: bool = True) -> None:
         from fairway_cli.demo_journeys import seed
 
         try:  # before the simulators, so the club's new members enter the welcome series
-            seed(secret, "demo", f"http://127.0.0.1:{SERVICES['segmentation']}",
-                 f"http://127.0.0.1:{SERVICES['journeys']}")
-        except httpx.HTTPError as exc:
-            print(f"demo journeys not created: {exc}")
+            asyncio.run(seed(secret, "demo", f"http://127.0.0.1:{SERVICES['segmentation']}",
+                             f"http://127.0.0.1:{SERVICES['journeys']}"))
+        except (httpx.HTTPError, KeyError, ValueError) as exc:  # the platform still comes up without them
+            print(f"demo journeys not created: {exc!r}")
     if demo:
         _spawn("simulators", [sys.executable, "-m", "fairway_cli.main", "simulate", "--tenant", "demo",
                               "--members", str(members)], env)
