@@ -108,7 +108,9 @@ _DESCRIPTIONS = {
     409: "The request conflicts with the current state",
     413: "The request body is too large",
     422: "A part of the request is invalid; `detail` names each field at fault",
+    502: "A service this one depends on answered with something unusable",
     503: "A dependency is not reachable right now",
+    504: "A service this one depends on did not answer in time",
 }
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fairway_ai_gateway.admin.schemas import ConfigChanged, ConfigOut, Explanation, Quality, TestRun, Usage
 from fairway_ai_gateway.audit.explain import explain
 from fairway_ai_gateway.audit.repository import AuditRepository
 from fairway_ai_gateway.budget.periods import periods_at
@@ -19,7 +20,7 @@ from fairway_ai_gateway.budget.service import is_disabled, throttle_factor
 from fairway_ai_gateway.config.schemas import TenantAIConfig, TenantAIConfigPatch
 from fairway_ai_gateway.deps import Admin, ConfigReader, Explainer, GatewayDep, Tester
 from fairway_ai_gateway.gateway.pipeline import Gateway, UnknownAIOperation
-from fairway_chassis import NotFound, SessionDep, Unprocessable, field_errors
+from fairway_chassis import NotFound, SessionDep, Unprocessable, error_responses, field_errors
 
 router = APIRouter(prefix="/api/v1", tags=["ai"])
 Range = Literal["7d", "30d", "90d"]
@@ -57,7 +58,7 @@ async def _status(gw: Gateway, session: AsyncSession, tenant: str, cfg: TenantAI
     }
 
 
-@router.get("/admin/ai/config", summary="The tenant's AI configuration (TenantAIConfig) and budget status")
+@router.get("/admin/ai/config", summary="The tenant's AI configuration (TenantAIConfig) and budget status", response_model=ConfigOut, response_model_exclude_unset=True)
 async def get_config(
     gw: GatewayDep,
     session: SessionDep,
@@ -72,7 +73,7 @@ async def get_config(
     }
 
 
-@router.patch("/admin/ai/config", summary="Change the tenant's AI configuration (any subset of fields)")
+@router.patch("/admin/ai/config", summary="Change the tenant's AI configuration (any subset of fields)", response_model=ConfigChanged, response_model_exclude_unset=True)
 async def patch_config(
     gw: GatewayDep,
     body: TenantAIConfigPatch,
@@ -87,7 +88,8 @@ async def patch_config(
 
 
 @router.get(
-    "/admin/ai/usage", summary="AI usage: requests, LLM calls, tokens and spend, by day and operation"
+    "/admin/ai/usage", summary="AI usage: requests, LLM calls, tokens and spend, by day and operation",
+    response_model=Usage, response_model_exclude_unset=True,
 )
 async def usage(
     gw: GatewayDep,
@@ -167,7 +169,8 @@ def _rate(part: int, whole: int) -> float:
 
 
 @router.get(
-    "/admin/ai/quality", summary="AI quality: fallback and error rates, breaker events, latency, spend"
+    "/admin/ai/quality", summary="AI quality: fallback and error rates, breaker events, latency, spend",
+    response_model=Quality, response_model_exclude_unset=True,
 )
 async def quality(
     gw: GatewayDep,
@@ -246,7 +249,8 @@ class TestRequest(BaseModel):
 
 
 @router.post(
-    "/admin/ai/test", summary="Run an operation for your tenant, governed as usual; nothing is sent onward"
+    "/admin/ai/test", summary="Run an operation for your tenant, governed as usual; nothing is sent onward",
+    response_model=TestRun, response_model_exclude_unset=True,
 )
 async def test_operation(
     gw: GatewayDep, body: TestRequest, principal: Tester
@@ -262,7 +266,7 @@ async def test_operation(
     return {"operation": body.operation, "result": result, "sentOnward": False}
 
 
-@router.get("/ai/explain/{decision_id}", summary="Why the AI decided what it did (AIDecisionLog, no PII)")
+@router.get("/ai/explain/{decision_id}", responses=error_responses(404), summary="Why the AI decided what it did (AIDecisionLog, no PII)", response_model=Explanation, response_model_exclude_unset=True)
 async def explain_decision(
     decision_id: str,
     gw: GatewayDep,

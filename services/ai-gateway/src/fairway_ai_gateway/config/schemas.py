@@ -204,7 +204,8 @@ def apply_patch(current: TenantAIConfig, patch: TenantAIConfigPatch) -> tuple[Te
     Raises pydantic.ValidationError when the result is invalid (e.g. warning above critical)."""
     sent = patch.model_dump(exclude_unset=True)
     doc = current.doc()
-    if "qualityTier" in sent and sent["qualityTier"] != current.qualityTier:
+    # null means "leave as is" (below), so it applies no preset either
+    if sent.get("qualityTier") is not None and sent["qualityTier"] != current.qualityTier:
         doc.update({k: v for k, v in TIER_PRESETS[sent["qualityTier"]].items() if k not in sent})
     features = sent.pop("features", None) or {}
     doc.update(sent)

@@ -7,11 +7,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from fairway_chassis import SessionDep, paginate
+from fairway_chassis import SessionDep, error_responses, paginate
 from fairway_identity.deps import Merger, Reader, SettingsDep
+from fairway_identity.ids import UUID_PATTERN
 from fairway_identity.merge_records.repository import MergeRepository
 from fairway_identity.merging import service
-from fairway_identity.merging.schemas import MergeCandidateOut, MergeCandidatePage
+from fairway_identity.merging.schemas import MergeCandidateOut, MergeCandidatePage, UnmergeResult
 from fairway_identity.profiles.endpoints import ProfileId
 from fairway_identity.profiles.schemas import (
     ID_CURSOR,
@@ -23,7 +24,7 @@ from fairway_identity.profiles.service import get_customer
 
 candidates_router = APIRouter(prefix="/api/v1/customers", tags=["merge"])
 router = APIRouter(prefix="/api/v1/customers", tags=["merge"])
-CandidateId = Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{36}$")]
+CandidateId = Annotated[str, Path(pattern=UUID_PATTERN)]
 
 
 @candidates_router.get("/merge-candidates", response_model=MergeCandidatePage)
@@ -60,13 +61,13 @@ async def list_candidates(
     )
 
 
-@candidates_router.post("/merge-candidates/{candidate_id}/dismiss", status_code=204)
+@candidates_router.post("/merge-candidates/{candidate_id}/dismiss", responses=error_responses(404, 409), status_code=204)
 async def dismiss_candidate(candidate_id: CandidateId, session: SessionDep, principal: Merger) -> None:
     """Not the same person: close the candidate and stop proposing this pair."""
     await service.dismiss_candidate(session, principal.tenant_id, candidate_id.lower(), principal.subject)
 
 
-@router.post("/{profile_id}/merge", response_model=Customer)
+@router.post("/{profile_id}/merge", responses=error_responses(404, 409), response_model=Customer)
 async def merge(
     profile_id: ProfileId, body: MergeRequest, session: SessionDep, principal: Merger
 ) -> Customer:
@@ -76,14 +77,14 @@ async def merge(
     return await get_customer(session, principal.tenant_id, winner)
 
 
-@router.post("/{profile_id}/unmerge")
+@router.post("/{profile_id}/unmerge", responses=error_responses(404, 409), response_model=UnmergeResult)
 async def unmerge(
     profile_id: ProfileId,
     session: SessionDep,
     principal: Merger,
     settings: SettingsDep,
     body: UnmergeRequest | None = None,
-) -> dict[str, Customer]:
+) -> UnmergeResult:
     """Undo a merge. `{profile_id}` may be the merged (lost) profile, or the winner: then `loserId` names the
     profile to restore, or its most recent merge is undone."""
     kept, restored = await service.unmerge(
@@ -94,7 +95,7 @@ async def unmerge(
         principal.subject,
         settings.policy_for(principal.tenant_id),
     )
-    return {
-        "profile": await get_customer(session, principal.tenant_id, kept),
-        "restored": await get_customer(session, principal.tenant_id, restored),
-    }
+    return UnmergeResult(
+        profile=await get_customer(session, principal.tenant_id, kept),
+        restored=await get_customer(session, principal.tenant_id, restored),
+    )

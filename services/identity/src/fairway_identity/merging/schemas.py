@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from fairway_identity.profiles.schemas import Customer
+
 
 class MergeCandidateOut(BaseModel):
     id: str
@@ -26,3 +28,8 @@ class MergeCandidateOut(BaseModel):
 class MergeCandidatePage(BaseModel):
     items: list[MergeCandidateOut]
     nextCursor: str | None
+
+
+class UnmergeResult(BaseModel):
+    profile: Customer  # the profile that kept the rest of the history
+    restored: Customer  # the profile the unmerge brought back

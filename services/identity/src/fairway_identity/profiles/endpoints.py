@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from fairway_chassis import SessionDep, Unprocessable, paginate
+from fairway_chassis import SessionDep, error_responses
 from fairway_identity.deps import Editor, Reader, SettingsDep
-from fairway_identity.keys import normalize
+from fairway_identity.ids import UUID_PATTERN
 from fairway_identity.profiles import service
 from fairway_identity.profiles.repository import ProfileRepository
-from fairway_identity.profiles.schemas import (
-    ID_CURSOR,
-    Customer,
-    CustomerPage,
-    CustomerPatch,
-)
+from fairway_identity.profiles.schemas import Customer, CustomerPage, CustomerPatch
+from fairway_identity.profiles.search import CustomerSearch, search_customers
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
-ProfileId = Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{36}$", description="profile id (a UUID)")]
+ProfileId = Annotated[str, Path(pattern=UUID_PATTERN, description="profile id (a UUID)")]
 Status = Literal["ACTIVE", "INACTIVE", "MERGED", "DELETED"]
 
 
@@ -38,42 +33,20 @@ async def list_customers(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CustomerPage:
-    tenant = principal.tenant_id
-    repo = ProfileRepository.for_tenant(session, tenant)
-    region = settings.policy_for(tenant).default_region
-    ids: list[str] | None = None
-    for field, kind, raw in (("email", "email", email), ("phoneNumber", "phoneNumber", phoneNumber)):
-        if raw is None:
-            continue
-        value, reason = normalize(kind, raw, region)
-        if value is None:
-            raise Unprocessable(f"{reason}", field=field)
-        owner = (await repo.owners([(kind, value)])).get((kind, value))
-        found = [owner] if owner else []
-        ids = found if ids is None else [i for i in ids if i in found]
-    after = ID_CURSOR.decode(cursor)
-    statuses = [status] if status else ["ACTIVE", "INACTIVE"]
-    if ids == []:
-        return CustomerPage(items=[], nextCursor=None)
-    rows = await repo.search(
-        statuses=statuses,
-        profile_ids=ids,
-        tier=membershipTier,
-        tag=tag,
-        q=q,
-        after=str(after) if after else None,
-        limit=limit + 1,
+    search = CustomerSearch(
+        email=email, phone_number=phoneNumber, status=status, tier=membershipTier, tag=tag, q=q
     )
-    page = paginate(rows, limit, ID_CURSOR, key=lambda r: uuid.UUID(r.id))
-    return CustomerPage(items=[service.to_customer(r) for r in page.items], nextCursor=page.next_cursor)
+    repo = ProfileRepository.for_tenant(session, principal.tenant_id)
+    region = settings.policy_for(principal.tenant_id).default_region
+    return await search_customers(repo, region, search, cursor=cursor, limit=limit)
 
 
-@router.get("/{profile_id}", response_model=Customer)
+@router.get("/{profile_id}", responses=error_responses(404), response_model=Customer)
 async def get_customer(profile_id: ProfileId, session: SessionDep, principal: Reader) -> Customer:
     return await service.get_customer(session, principal.tenant_id, profile_id.lower())
 
 
-@router.patch("/{profile_id}", response_model=Customer)
+@router.patch("/{profile_id}", responses=error_responses(404, 409), response_model=Customer)
 async def patch_customer(
     profile_id: ProfileId, patch: CustomerPatch, session: SessionDep, principal: Editor
 ) -> Customer:

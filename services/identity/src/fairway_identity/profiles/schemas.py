@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fairway_chassis import CursorCodec
 from fairway_events.contracts.identity import Attributes, Consent, Identities
+from fairway_identity.ids import UUID_PATTERN
 
 
 class AttributeSource(BaseModel):
@@ -78,13 +79,13 @@ class CustomerPatch(BaseModel):
 
 class MergeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    loserId: str = Field(pattern=r"^[0-9a-fA-F-]{36}$")
+    loserId: str = Field(pattern=UUID_PATTERN)
     reason: str | None = Field(default=None, max_length=500)
 
 
 class UnmergeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    loserId: str | None = Field(default=None, pattern=r"^[0-9a-fA-F-]{36}$")
+    loserId: str | None = Field(default=None, pattern=UUID_PATTERN)
 
 
 # Lists page by id (profiles, merge candidates: UUIDs) or by log position (the sync log, newest first).

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from fairway_chassis import SessionDep, paginate
 from fairway_identity.deps import Reader
 from fairway_identity.eventlog.repository import EventLogRepository
+from fairway_identity.ids import UUID_PATTERN
 from fairway_identity.profiles.schemas import LOG_CURSOR
 
 router = APIRouter(prefix="/api/v1/sync-log", tags=["sync-log"])
@@ -40,7 +41,7 @@ async def sync_log(
     principal: Reader,
     eventId: Annotated[str | None, Query(max_length=200)] = None,
     type: Annotated[str | None, Query(max_length=200)] = None,
-    profileId: Annotated[str | None, Query(pattern=r"^[0-9a-fA-F-]{36}$")] = None,
+    profileId: Annotated[str | None, Query(pattern=UUID_PATTERN)] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> SyncLogPage:

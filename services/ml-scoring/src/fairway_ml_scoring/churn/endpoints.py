@@ -6,17 +6,18 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from fairway_chassis import SessionDep
+from fairway_chassis import SessionDep, error_responses
 from fairway_ml_scoring.churn.risk import days_until_churn
 from fairway_ml_scoring.churn.service import predict, record_actual
 from fairway_ml_scoring.deps import Ml, OutcomeRecorder, Reader
+from fairway_ml_scoring.documents import AtRiskPage, ChurnPrediction
 from fairway_ml_scoring.results.repository import ScoreRepository
 
 router = APIRouter(prefix="/api/v1/ml/churn", tags=["churn"])
 RiskLevel = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
 
 
-@router.get("/predict", response_class=JSONResponse)
+@router.get("/predict", responses=error_responses(404), response_class=JSONResponse, response_model=ChurnPrediction, response_model_exclude_unset=True)
 async def get_prediction(
     principal: Reader,
     ctx: Ml,
@@ -32,7 +33,7 @@ async def get_prediction(
     return JSONResponse(doc)
 
 
-@router.get("/at-risk")
+@router.get("/at-risk", response_model=AtRiskPage, response_model_exclude_unset=True)
 async def at_risk(
     principal: Reader,
     session: SessionDep,
@@ -81,7 +82,7 @@ class ActualChurn(BaseModel):
     churnDate: date | None = None
 
 
-@router.post("/{predictionId}/actual-churn")
+@router.post("/{predictionId}/actual-churn", responses=error_responses(404, 409), response_model=ChurnPrediction, response_model_exclude_unset=True)
 async def actual_churn(
     principal: OutcomeRecorder,
     session: SessionDep,

@@ -3,15 +3,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from fairway_chassis import Forbidden, SessionDep
+from fairway_chassis import Forbidden, SessionDep, error_responses
 from fairway_ml_scoring.deps import Ml, ModelAdmin, ModelViewer
+from fairway_ml_scoring.documents import ModelList, ModelPerformance, PromotionResult
 from fairway_ml_scoring.lifecycle import service
 
 router = APIRouter(prefix="/api/v1/ml/models", tags=["models"])
 ModelName = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[a-z_]+$")]
 
 
-@router.get("")
+@router.get("", response_model=ModelList, response_model_exclude_unset=True)
 async def list_models(
     principal: ModelViewer,
     ctx: Ml,
@@ -27,7 +28,7 @@ class Promotion(BaseModel):
     force: bool = False
 
 
-@router.post("/{name}/promote")
+@router.post("/{name}/promote", responses=error_responses(404, 409), response_model=PromotionResult, response_model_exclude_unset=True)
 async def promote(
     principal: ModelAdmin,
     request: Request,
@@ -44,7 +45,7 @@ async def promote(
     return await service.promote(sessions, session, ctx, principal.tenant_id, name, body.version, body.force)
 
 
-@router.get("/{name}/performance")
+@router.get("/{name}/performance", responses=error_responses(404), response_model=ModelPerformance, response_model_exclude_unset=True)
 async def performance(
     session: SessionDep, ctx: Ml, name: ModelName, principal: ModelViewer
 ) -> dict[str, Any]:

@@ -2,15 +2,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
-from fairway_chassis import NotFound, SessionDep
+from fairway_chassis import NotFound, SessionDep, error_responses
 from fairway_ml_scoring.deps import Ml, Reader
+from fairway_ml_scoring.documents import SendTimeProfile
 from fairway_ml_scoring.features.repository import FeatureLogRepository
 from fairway_ml_scoring.sto.service import send_time_profile
 
 router = APIRouter(prefix="/api/v1/ml", tags=["send-time"])
 
 
-@router.get("/sto/{customerId}")
+@router.get("/sto/{customerId}", responses=error_responses(404), response_model=SendTimeProfile, response_model_exclude_unset=True)
 async def get_send_time_profile(
     principal: Reader,
     session: SessionDep,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from fairway_chassis import Principal, SessionDep, require_roles, runtime_state
+from fairway_chassis import Principal, SessionDep, error_responses, require_roles, runtime_state
 from fairway_segmentation.nl.service import NlIn, NlOut, build
 from fairway_segmentation.state import SegmentationState
 
@@ -17,7 +17,7 @@ StateDep = Annotated[SegmentationState, Depends(runtime_state(SegmentationState)
 router = APIRouter(prefix="/api/v1/segments", tags=["segments"])
 
 
-@router.post("/nl", response_model=NlOut)
+@router.post("/nl", responses=error_responses(502, 503, 504), response_model=NlOut)
 async def natural_language(
     body: NlIn, request: Request, state: StateDep, session: SessionDep, principal: Writer
 ) -> NlOut:

@@ -7,7 +7,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import ValidationError
 
-from fairway_chassis import Principal, SessionDep, Unprocessable, field_errors, require_roles, runtime_state
+from fairway_chassis import (
+    Principal,
+    SessionDep,
+    Unprocessable,
+    error_responses,
+    field_errors,
+    require_roles,
+    runtime_state,
+)
 from fairway_segmentation.readmodel.fields import CATALOGUE
 from fairway_segmentation.segments import schemas
 from fairway_segmentation.segments.member_keys import MemberKeys
@@ -65,7 +73,7 @@ async def list_segments(
     return await _service(state, session, principal).page(cursor, limit, type)
 
 
-@router.post("", status_code=201, response_model=schemas.SegmentOut)
+@router.post("", status_code=201, responses=error_responses(409), response_model=schemas.SegmentOut)
 async def create_segment(
     body: schemas.SegmentIn,
     state: StateDep,
@@ -75,14 +83,14 @@ async def create_segment(
     return await _service(state, session, principal).create(body)
 
 
-@router.get("/{segment_id}", response_model=schemas.SegmentOut)
+@router.get("/{segment_id}", responses=error_responses(404), response_model=schemas.SegmentOut)
 async def get_segment(
     segment_id: str, state: StateDep, session: SessionDep, principal: Reader
 ) -> schemas.SegmentOut:
     return await _service(state, session, principal).detail(segment_id)
 
 
-@router.patch("/{segment_id}", response_model=schemas.SegmentOut)
+@router.patch("/{segment_id}", responses=error_responses(404, 409), response_model=schemas.SegmentOut)
 async def update_segment(
     segment_id: str,
     body: schemas.SegmentPatch,
@@ -93,7 +101,7 @@ async def update_segment(
     return await _service(state, session, principal).update(segment_id, body)
 
 
-@router.delete("/{segment_id}", status_code=204)
+@router.delete("/{segment_id}", responses=error_responses(404), status_code=204)
 async def delete_segment(
     segment_id: str, state: StateDep, session: SessionDep, principal: Writer
 ) -> Response:
@@ -101,7 +109,7 @@ async def delete_segment(
     return Response(status_code=204)
 
 
-@router.get("/{segment_id}/members", response_model=schemas.MemberPage)
+@router.get("/{segment_id}/members", responses=error_responses(404), response_model=schemas.MemberPage)
 async def members(
     segment_id: str,
     state: StateDep,
@@ -113,14 +121,14 @@ async def members(
     return await _service(state, session, principal).member_page(segment_id, cursor, limit)
 
 
-@router.post("/{segment_id}/refresh", response_model=schemas.RefreshResult)
+@router.post("/{segment_id}/refresh", responses=error_responses(404, 409), response_model=schemas.RefreshResult)
 async def refresh(
     segment_id: str, state: StateDep, session: SessionDep, principal: Writer
 ) -> schemas.RefreshResult:
     return await _service(state, session, principal).refresh(segment_id)
 
 
-@router.post("/{segment_id}/sync", response_model=schemas.SyncResult)
+@router.post("/{segment_id}/sync", responses=error_responses(404, 409), response_model=schemas.SyncResult)
 async def full_resync(
     segment_id: str, state: StateDep, session: SessionDep, principal: Writer
 ) -> schemas.SyncResult:
@@ -154,7 +162,7 @@ async def _member_keys(request: Request) -> MemberKeys:
         raise Unprocessable.fields(field_errors(exc, ("body",))[:1]) from None
 
 
-@router.post("/{segment_id}/members", response_model=schemas.MembersResult, openapi_extra=_MEMBERS_BODY)
+@router.post("/{segment_id}/members", responses=error_responses(404, 409), response_model=schemas.MembersResult, openapi_extra=_MEMBERS_BODY)
 async def add_members(
     segment_id: str, request: Request, state: StateDep, session: SessionDep, principal: Writer
 ) -> schemas.MembersResult:
@@ -162,7 +170,7 @@ async def add_members(
     return await _service(state, session, principal).change_members(segment_id, keys, add=True)
 
 
-@router.delete("/{segment_id}/members", response_model=schemas.MembersResult, openapi_extra=_MEMBERS_BODY)
+@router.delete("/{segment_id}/members", responses=error_responses(404, 409, 413), response_model=schemas.MembersResult, openapi_extra=_MEMBERS_BODY)
 async def remove_members(
     segment_id: str, request: Request, state: StateDep, session: SessionDep, principal: Writer
 ) -> schemas.MembersResult:

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from fairway_chassis import Unprocessable
+from fairway_chassis import Unprocessable, error_responses
 from fairway_timeline.activities.catalogue import ActivityType, Category
 from fairway_timeline.activities.repository import TimelineQuery
 from fairway_timeline.activities.schemas import TimelinePage
@@ -14,7 +14,7 @@ from fairway_timeline.api import ProfileIdPath, Reader, ReadSessionDep
 router = APIRouter(prefix="/api/v1/customers", tags=["timeline"])
 
 
-@router.get("/{profile_id}/timeline", response_model=TimelinePage)
+@router.get("/{profile_id}/timeline", responses=error_responses(404), response_model=TimelinePage)
 async def get_timeline(
     profile_id: ProfileIdPath,
     session: ReadSessionDep,

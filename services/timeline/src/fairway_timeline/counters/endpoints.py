@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from fairway_chassis import error_responses
 from fairway_timeline.activities.schemas import CountersOut
 from fairway_timeline.api import ProfileIdPath, Reader, ReadSessionDep, live_profile
 from fairway_timeline.counters.repository import EMPTY, CountersRepository
@@ -10,7 +11,7 @@ from fairway_timeline.counters.repository import EMPTY, CountersRepository
 router = APIRouter(prefix="/api/v1/customers", tags=["timeline"])
 
 
-@router.get("/{profile_id}/counters", response_model=CountersOut)
+@router.get("/{profile_id}/counters", responses=error_responses(404), response_model=CountersOut)
 async def get_counters(
     profile_id: ProfileIdPath, session: ReadSessionDep, principal: Reader
 ) -> CountersOut:

@@ -4,7 +4,7 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from fairway_chassis import SessionDep
+from fairway_chassis import SessionDep, error_responses
 from fairway_timeline.api import ClockDep, ProfileIdPath, Reader, Writer, live_profile
 from fairway_timeline.locks import lock_tenants
 from fairway_timeline.notes import service
@@ -28,7 +28,7 @@ def _out(note: Note) -> NoteOut:
     )
 
 
-@router.get("/{profile_id}/notes", response_model=NoteList)
+@router.get("/{profile_id}/notes", responses=error_responses(404), response_model=NoteList)
 async def list_notes(
     profile_id: ProfileIdPath, session: SessionDep, principal: Reader
 ) -> NoteList:
@@ -38,7 +38,7 @@ async def list_notes(
     return NoteList(profileId=live, items=[_out(n) for n in notes])
 
 
-@router.post("/{profile_id}/notes", response_model=NoteOut, status_code=201)
+@router.post("/{profile_id}/notes", responses=error_responses(404), response_model=NoteOut, status_code=201)
 async def add_note(
     profile_id: ProfileIdPath,
     body: NoteIn,
@@ -52,7 +52,7 @@ async def add_note(
     return _out(await service.add(session, principal.tenant_id, live, principal.subject, body, clock.now()))
 
 
-@router.patch("/{profile_id}/notes/{note_id}", response_model=NoteOut)
+@router.patch("/{profile_id}/notes/{note_id}", responses=error_responses(404), response_model=NoteOut)
 async def change_note(
     profile_id: ProfileIdPath,
     note_id: uuid.UUID,
@@ -68,7 +68,7 @@ async def change_note(
     )
 
 
-@router.delete("/{profile_id}/notes/{note_id}", status_code=204)
+@router.delete("/{profile_id}/notes/{note_id}", responses=error_responses(404), status_code=204)
 async def delete_note(
     profile_id: ProfileIdPath, note_id: uuid.UUID, session: SessionDep, principal: Writer
 ) -> Response:
