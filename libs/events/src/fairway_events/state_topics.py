@@ -32,20 +32,39 @@ _TRIGGER_FN = (
 )
 
 
-def add_state_flag_op(table: str) -> None:
-    """An owner's migration: flag every row as changed (existing rows are announced once), from now on by trigger."""
+GONE = "state_gone"
+
+
+def add_state_flag_op(table: str, *, columns: list[str] | None = None, gone_key: str | None = None) -> None:
+    """An owner's migration: flag every row as changed (existing rows are announced once), from now on by trigger.
+
+    `columns`: only updates of these raise the flag (a bookkeeping column changing announces nothing).
+    `gone_key`: for tables whose rows are deleted when the entity goes, the SQL expression of its key over OLD
+    (e.g. "OLD.profile_id"); a deleted row is then recorded in `state_gone` and announced as a tombstone.
+    """
     from alembic import op
 
     op.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {FLAG} boolean NOT NULL DEFAULT true")
     op.execute(f"CREATE INDEX IF NOT EXISTS ix_{table}_{FLAG} ON {table} (tenant_id) WHERE {FLAG}")
     op.execute(_TRIGGER_FN)
-    op.execute(f"CREATE TRIGGER {table}_{FLAG} BEFORE INSERT OR UPDATE ON {table} "
+    watched = f"UPDATE OF {', '.join(columns)}" if columns else "UPDATE"
+    op.execute(f"CREATE TRIGGER {table}_{FLAG} BEFORE INSERT OR {watched} ON {table} "
                "FOR EACH ROW EXECUTE FUNCTION fairway_state_dirty()")
+    if gone_key:
+        op.execute(f"CREATE TABLE IF NOT EXISTS {GONE} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+                   "source text NOT NULL, tenant_id text NOT NULL, key text NOT NULL)")
+        op.execute(f"CREATE INDEX IF NOT EXISTS ix_{GONE}_source ON {GONE} (source, id)")
+        op.execute(f"CREATE OR REPLACE FUNCTION fairway_state_gone_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                   f"BEGIN INSERT INTO {GONE} (source, tenant_id, key) VALUES (TG_TABLE_NAME, OLD.tenant_id, "
+                   f"({gone_key})::text); RETURN NULL; END $$")  # noqa: S608 (names from the migration)
+        op.execute(f"CREATE TRIGGER {table}_state_gone AFTER DELETE ON {table} "
+                   f"FOR EACH ROW EXECUTE FUNCTION fairway_state_gone_{table}()")
 
 
 def drop_state_flag_op(table: str) -> None:
     from alembic import op
 
+    op.execute(f"DROP TRIGGER IF EXISTS {table}_state_gone ON {table}")
     op.execute(f"DROP TRIGGER IF EXISTS {table}_{FLAG} ON {table}")
     op.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS {FLAG}")
 
@@ -64,10 +83,12 @@ class StateSource:
     columns: str
     build: Callable[[Any], BaseModel | None]  # a row (mapping of the selected columns) -> snapshot
     source: str
+    deletes: bool = False  # the table's migration records deleted rows (add_state_flag_op(gone_key=...))
 
 
 class StatePublisher:
     def __init__(self, state: StateSource, *, batch_size: int = 500, box: Outbox = outbox) -> None:
+        deletes = state.deletes
         self.state = state
         self.batch_size = batch_size
         self.outbox = box
@@ -79,14 +100,22 @@ class StatePublisher:
         self._lower = text(f"UPDATE {s.table} SET {FLAG} = false WHERE ctid = ANY(CAST(CAST(:ctids AS text[]) AS tid[]))")  # noqa: S608
         self._raise = text(f"UPDATE {s.table} SET {FLAG} = true WHERE tenant_id = :t")  # noqa: S608
         self._pending = text(f"SELECT count(*) FROM {s.table} WHERE tenant_id = :t AND {FLAG}")  # noqa: S608
+        self.deletes = deletes
+        self._gone = text(
+            f"DELETE FROM {GONE} WHERE id IN (SELECT id FROM {GONE} WHERE source = :s ORDER BY id LIMIT :n "  # noqa: S608
+            "FOR UPDATE SKIP LOCKED) RETURNING tenant_id, key"
+        )
 
     async def publish_batch(self, session: AsyncSession) -> int:
         """Announce up to one batch of changed rows in the caller's transaction; the rows announced."""
-        rows = (await session.execute(self._take, {"n": self.batch_size})).mappings().all()
-        if not rows:
-            return 0
-        envelopes = []
         gone: dict[str, list[str]] = defaultdict(list)
+        removed = 0
+        if self.deletes:
+            for r in (await session.execute(self._gone, {"s": self.state.table, "n": self.batch_size})).all():
+                gone[r.tenant_id].append(r.key)
+                removed += 1
+        rows = (await session.execute(self._take, {"n": self.batch_size})).mappings().all()
+        envelopes = []
         for row in rows:
             payload = self.state.build(row)
             if payload is None:
@@ -97,8 +126,9 @@ class StatePublisher:
         await self.outbox.append_many(session, envelopes)
         for tenant_id, keys in gone.items():
             await self.outbox.append_tombstones(session, tenant_id, self.state.topic, keys)
-        await session.execute(self._lower, {"ctids": [r["_ctid"] for r in rows]})
-        return len(rows)
+        if rows:
+            await session.execute(self._lower, {"ctids": [r["_ctid"] for r in rows]})
+        return len(rows) + removed
 
     async def publish_pending(self, sessionmaker: async_sessionmaker[AsyncSession], *, max_batches: int = 200) -> int:
         """Announce what changed since the last round, a transaction per batch; the rows announced."""
@@ -107,7 +137,7 @@ class StatePublisher:
             async with sessionmaker() as session, session.begin():
                 done = await self.publish_batch(session)
             total += done
-            if done < self.batch_size:
+            if done < self.batch_size:  # (a batch of deletions and rows counts both; a full one goes round again)
                 break
         return total
 

@@ -24,6 +24,7 @@ from fairway_ml_scoring.engagement.endpoints import router as engagement_router
 from fairway_ml_scoring.ingest.handlers import HANDLED, TOPICS, FeatureIngest
 from fairway_ml_scoring.jobs import check_all_drift, refresh_all_tenants, watch_models
 from fairway_ml_scoring.lifecycle.endpoints import router as models_router
+from fairway_ml_scoring.scoring.announce import SCORES_STATE
 from fairway_ml_scoring.settings import Settings
 from fairway_ml_scoring.sto.endpoints import router as sto_router
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             name="ml-scoring",
             settings=settings,
             migrations_dir=MIGRATIONS,
+            state_sources=[SCORES_STATE],
             description="Engagement, churn risk, predicted lifetime value and send-time profiles.",
             routers=[churn_router, clv_router, engagement_router, sto_router, models_router],
             consumers=[

@@ -8,6 +8,7 @@ from fairway_chassis import Clock, ConsumerSpec, ServiceDefinition, SystemClock,
 from fairway_segmentation import maintenance
 from fairway_segmentation.ingest.handlers import HANDLED, TOPICS, make_handler
 from fairway_segmentation.nl.endpoints import router as nl_router
+from fairway_segmentation.segments.announce import MEMBERSHIP_STATE
 from fairway_segmentation.segments.endpoints import router, tools
 from fairway_segmentation.settings import Settings
 from fairway_segmentation.state import SegmentationState
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             ],
             rpc_client=True,  # POST /segments/nl asks the AI gateway's segment.parse
             background=[maintenance.loop(clock)],
+            state_sources=[MEMBERSHIP_STATE],
             description="Dynamic and static segments over cross-service data; natural-language segment builder.",
             state=SegmentationState(clock=clock),
         )

@@ -17,6 +17,7 @@ from fairway_chassis import (
     serve,
 )
 from fairway_timeline.activities.endpoints import router as timeline_router
+from fairway_timeline.counters.announce import COUNTERS_STATE
 from fairway_timeline.counters.endpoints import router as counters_router
 from fairway_timeline.counters.service import sweep_once
 from fairway_timeline.ingest.handler import HANDLED, TOPICS, TimelineIngest
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             name="timeline",
             settings=settings,
             migrations_dir=MIGRATIONS,
+            state_sources=[COUNTERS_STATE],
             description="The activity timeline of each profile, and staff notes.",
             routers=[timeline_router, counters_router, notes_router],
             consumers=[

@@ -1,0 +1,20 @@
+"""memberships announce themselves on crm.segmentation.state
+
+Revision ID: 0004
+Revises: 0003
+"""
+from fairway_events.state_topics import add_state_flag_op, drop_state_flag_op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    add_state_flag_op("segment_members", columns=["segment_id", "profile_id"],
+                      gone_key="OLD.segment_id || ':' || OLD.profile_id")
+
+
+def downgrade() -> None:
+    drop_state_flag_op("segment_members")
