@@ -54,9 +54,9 @@ def add_state_flag_op(table: str, *, columns: list[str] | None = None, gone_key:
         op.execute(f"CREATE TABLE IF NOT EXISTS {GONE} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
                    "source text NOT NULL, tenant_id text NOT NULL, key text NOT NULL)")
         op.execute(f"CREATE INDEX IF NOT EXISTS ix_{GONE}_source ON {GONE} (source, id)")
+        record = f"INSERT INTO {GONE} (source, tenant_id, key) VALUES (TG_TABLE_NAME, OLD.tenant_id, ({gone_key})::text)"  # noqa: S608
         op.execute(f"CREATE OR REPLACE FUNCTION fairway_state_gone_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                   f"BEGIN INSERT INTO {GONE} (source, tenant_id, key) VALUES (TG_TABLE_NAME, OLD.tenant_id, "
-                   f"({gone_key})::text); RETURN NULL; END $$")  # noqa: S608 (names from the migration)
+                   f"BEGIN {record}; RETURN NULL; END $$")
         op.execute(f"CREATE TRIGGER {table}_state_gone AFTER DELETE ON {table} "
                    f"FOR EACH ROW EXECUTE FUNCTION fairway_state_gone_{table}()")
 
