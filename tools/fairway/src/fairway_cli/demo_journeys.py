@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 
 from fairway_chassis.tokens import issue_token
-from fairway_journeys.generate.templates import LAPSED, WELCOME, definition_of
 
 LAPSED_SEGMENT = {
     "name": "Lapsed golfers",
@@ -40,13 +39,17 @@ async def seed(secret: str, tenant: str, segmentation_url: str, journeys_url: st
         if segment is None:
             segment = (await client.post(f"{segmentation_url}/api/v1/segments", json=LAPSED_SEGMENT)
                        ).raise_for_status().json()
-        lapsed = definition_of(LAPSED)
-        lapsed["trigger"]["segmentId"] = segment["id"]
-        for template, definition in ((WELCOME, definition_of(WELCOME)), (LAPSED, lapsed)):
-            j = await _find(client, f"{journeys_url}/api/v1/journeys", template.name)
+        # The journeys service's own templates (GET /journeys/templates): the CLI imports no service code.
+        templates = {t["key"]: t for t in (await client.get(f"{journeys_url}/api/v1/journeys/templates")
+                                           ).raise_for_status().json()}
+        welcome, lapsed = templates["welcome"], templates["lapsed"]
+        lapsed["definition"]["trigger"]["segmentId"] = segment["id"]
+        for template in (welcome, lapsed):
+            j = await _find(client, f"{journeys_url}/api/v1/journeys", template["name"])
             if j is None:
                 j = (await client.post(f"{journeys_url}/api/v1/journeys", json={
-                    "name": template.name, "goalText": template.goal, "definition": definition})).raise_for_status().json()
+                    "name": template["name"], "goalText": template["goal"], "definition": template["definition"]})
+                     ).raise_for_status().json()
             if j["status"] != "ACTIVE":
                 (await client.post(f"{journeys_url}/api/v1/journeys/{j['id']}/activate")).raise_for_status()
             made.append(j["id"])

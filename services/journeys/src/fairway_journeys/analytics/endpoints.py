@@ -10,7 +10,7 @@ from fairway_chassis import SessionDep, error_responses
 from fairway_events.rpc import RpcError
 from fairway_journeys.analytics import service
 from fairway_journeys.analytics.schemas import Analytics, Suggestions
-from fairway_journeys.api import JourneyIdPath, Reader, StateDep
+from fairway_journeys.api import AiTimeoutDep, JourneyIdPath, Reader
 from fairway_journeys.definitions import service as definitions
 from fairway_journeys.definitions.model import Definition
 from fairway_journeys.definitions.repository import JourneyRepository
@@ -28,7 +28,7 @@ async def journey_analytics(journey_id: JourneyIdPath, session: SessionDep, prin
 
 
 @router.get("/{journey_id}/suggestions", response_model=Suggestions)
-async def journey_suggestions(journey_id: JourneyIdPath, session: SessionDep, state: StateDep, principal: Reader,
+async def journey_suggestions(journey_id: JourneyIdPath, session: SessionDep, timeout: AiTimeoutDep, principal: Reader,
                               request: Request, version: Annotated[int | None, Query(ge=1)] = None) -> Suggestions:
     """Rule-based suggestions with their evidence and expected effect, plus the AI gateway's insights (operation
     journey.insights) when it answers in time."""
@@ -49,7 +49,7 @@ async def journey_suggestions(journey_id: JourneyIdPath, session: SessionDep, st
         try:
             reply = await rpc.request(AI_REQUEST_TOPIC, "journey.insights", principal.tenant_id, JourneyInsightsRequest(
                 journeyName=j.name, goal=j.goal_text, stats=vs.model_dump(mode="json")).model_dump(mode="json"),
-                timeout=state.settings.ai_timeout_seconds)
+                timeout=timeout)
             insights, source = list(reply.get("insights") or []), str(reply.get("source"))
         except RpcError as exc:  # the gateway is down or slow: the rule-based suggestions stand alone
             log.info("journey.insights unavailable", error=repr(exc))

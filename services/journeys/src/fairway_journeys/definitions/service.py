@@ -12,9 +12,9 @@ from fairway_chassis import Conflict, NotFound
 from fairway_events import Envelope, new_event_id, outbox, registry
 from fairway_events.contracts.journeys import JourneyActivated, JourneyPaused, JourneyVersionCreated
 from fairway_journeys.definitions import validation
+from fairway_journeys.definitions.errors import InvalidJourney
 from fairway_journeys.definitions.repository import Journey, JourneyRepository
 from fairway_journeys.definitions.schemas import JourneyIn, JourneyOut, JourneyPatch
-from fairway_journeys.errors import InvalidJourney
 
 SOURCE = "journeys"
 

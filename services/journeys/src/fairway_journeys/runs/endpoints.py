@@ -4,24 +4,26 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from fairway_chassis import Conflict, CursorCodec, SessionDep, Unprocessable, error_responses, paginate
-from fairway_journeys.api import ClockDep, JourneyIdPath, ProfileIdPath, Reader, StateDep, Writer
+from fairway_journeys.api import ClockDep, JourneyIdPath, ProfileIdPath, Reader, Writer, run_deps
 from fairway_journeys.definitions import service as definitions
 from fairway_journeys.definitions.repository import JourneyRepository
 from fairway_journeys.runs import service
+from fairway_journeys.runs.deps import RunDeps
 from fairway_journeys.runs.model import Run
 from fairway_journeys.runs.repository import RunRepository
 from fairway_journeys.runs.schemas import EnrolIn, EnrolOut, RunOut, RunPage, RunStatus
 
+DepsDep = Annotated[RunDeps, Depends(run_deps)]
 router = APIRouter(prefix="/api/v1", tags=["runs"], responses=error_responses(401, 403, 404, 409, 422))
 CURSOR = CursorCodec(str)
 _SPLIT = re.compile(r"[\s,;]+")
 
 
 @router.post("/journeys/{journey_id}/enrol", response_model=EnrolOut)
-async def enrol(journey_id: JourneyIdPath, body: EnrolIn, session: SessionDep, clock: ClockDep, state: StateDep,
+async def enrol(journey_id: JourneyIdPath, body: EnrolIn, session: SessionDep, clock: ClockDep, deps: DepsDep,
                 principal: Writer) -> EnrolOut:
     """Enrol members by id (or a pasted CSV of ids). Each either starts a run or is listed with the reason not."""
     j = await definitions.get(JourneyRepository(session, principal.tenant_id), journey_id)
@@ -33,14 +35,14 @@ async def enrol(journey_id: JourneyIdPath, body: EnrolIn, session: SessionDep, c
     if any(len(i) > 200 for i in ids):
         raise Unprocessable("a profile id is at most 200 characters", field="csv")
     key = f"api:{body.entryKey}" if body.entryKey else None
-    result = await service.enrol(session, state.deps, principal.tenant_id, [
+    result = await service.enrol(session, deps, principal.tenant_id, [
         service.Candidate(journey_id=j.id, version=j.active_version, profile_id=p, entry_key=key, trigger="api")
         for p in ids], clock.now())
     return EnrolOut(started=[r.id for r in result.started], refused=result.refused)
 
 
 @router.get("/journeys/{journey_id}/runs", response_model=RunPage)
-async def journey_runs(journey_id: JourneyIdPath, session: SessionDep, state: StateDep, principal: Reader,
+async def journey_runs(journey_id: JourneyIdPath, session: SessionDep, deps: DepsDep, principal: Reader,
                        status: Annotated[RunStatus | None, Query()] = None,
                        cursor: Annotated[str | None, Query()] = None,
                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> RunPage:
@@ -48,11 +50,11 @@ async def journey_runs(journey_id: JourneyIdPath, session: SessionDep, state: St
     rows = await RunRepository(session, principal.tenant_id).page(journey_id, None, status, CURSOR.decode(cursor),
                                                                   limit + 1)
     page = paginate(rows, limit, CURSOR, key=lambda r: r.id)
-    return RunPage(items=await _out(session, state, principal.tenant_id, page.items), nextCursor=page.next_cursor)
+    return RunPage(items=await _out(session, deps, principal.tenant_id, page.items), nextCursor=page.next_cursor)
 
 
 @router.get("/customers/{profile_id}/journeys", response_model=RunPage)
-async def member_runs(profile_id: ProfileIdPath, session: SessionDep, state: StateDep, principal: Reader,
+async def member_runs(profile_id: ProfileIdPath, session: SessionDep, deps: DepsDep, principal: Reader,
                       status: Annotated[RunStatus | None, Query()] = None,
                       cursor: Annotated[str | None, Query()] = None,
                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> RunPage:
@@ -60,14 +62,14 @@ async def member_runs(profile_id: ProfileIdPath, session: SessionDep, state: Sta
     rows = await RunRepository(session, principal.tenant_id).page(None, profile_id, status, CURSOR.decode(cursor),
                                                                   limit + 1)
     page = paginate(rows, limit, CURSOR, key=lambda r: r.id)
-    return RunPage(items=await _out(session, state, principal.tenant_id, page.items), nextCursor=page.next_cursor)
+    return RunPage(items=await _out(session, deps, principal.tenant_id, page.items), nextCursor=page.next_cursor)
 
 
-async def _out(session: SessionDep, state: StateDep, tenant_id: str, runs: list[Run]) -> list[RunOut]:
+async def _out(session: SessionDep, deps: DepsDep, tenant_id: str, runs: list[Run]) -> list[RunOut]:
     due = await RunRepository(session, tenant_id).due_of([r.id for r in runs if r.active])
     out = []
     for r in runs:
-        d = await state.deps.versions.get(session, tenant_id, r.journey_id, r.version)
+        d = await deps.versions.get(session, tenant_id, r.journey_id, r.version)
         step = d.step(r.step_id) if d and r.step_id else None
         out.append(RunOut(
             id=r.id, journeyId=r.journey_id, version=r.version, profileId=r.profile_id, status=r.status,  # type: ignore[arg-type]
