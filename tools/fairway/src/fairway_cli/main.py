@@ -233,6 +233,26 @@ def schemas_check() -> None:
     click.echo("all event schemas match")
 
 
+@app.command("reannounce")
+@click.option("--tenant", required=True, help="The tenant whose snapshots to republish")
+@click.option("--service", "services", multiple=True,
+              help="Only these owners (identity, timeline, segmentation, ml-scoring); default all")
+@click.option("--timeout", type=float, default=600, show_default=True, help="Seconds to wait for every snapshot")
+def reannounce_cmd(tenant: str, services: tuple[str, ...], timeout: float) -> None:
+    """Republish every current snapshot of a tenant on the state topics, from the owners' own databases."""
+    from fairway_chassis.tokens import issue_token
+    from fairway_cli.platform import SERVICES
+    from fairway_cli.reannounce import OWNERS, reannounce
+
+    unknown = [s for s in services if s not in OWNERS]
+    if unknown:
+        raise click.BadParameter(f"{unknown} own no state topic; owners: {', '.join(OWNERS)}", param_hint="--service")
+    urls = {s: f"http://127.0.0.1:{SERVICES[s]}" for s in (services or OWNERS)}
+    token = issue_token(config.jwt_secret(), tenant=tenant, roles=["admin"], subject="fairway-reannounce")
+    done = reannounce(tenant, urls, token, timeout=timeout)
+    click.echo(f"reannounced {done} snapshot(s) of {tenant}")
+
+
 @platform_app.command("up")
 @click.option("--members", type=int, default=300, show_default=True, help="Members of the demo club")
 @click.option("--demo/--no-demo", default=True, show_default=True,

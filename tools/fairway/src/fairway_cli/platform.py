@@ -84,12 +84,32 @@ def _database_url() -> str:
     return pg.url
 
 
+_FRESH_BROKER: list[bool] = []
+
+
+def _reannounce_after_fresh_broker(state: dict[str, str]) -> None:
+    """A new Tansu holds no state topics: every owner republishes its snapshots, so read models stay complete."""
+    from fairway_chassis.tokens import issue_token
+    from fairway_cli.reannounce import OWNERS, reannounce
+
+    urls = {s: f"http://127.0.0.1:{SERVICES[s]}" for s in OWNERS if state.get(s) == "ready"}
+    tenants = json.loads(os.environ["FAIRWAY_TENANTS"]) if os.environ.get("FAIRWAY_TENANTS") else ["demo"]
+    for tenant in tenants:
+        token = issue_token(config.jwt_secret(), tenant=tenant, roles=["admin"], subject="fairway-platform")
+        try:
+            n = reannounce(tenant, urls, token, timeout=300, progress=False)
+            print(f"state topics: {n} snapshot(s) of {tenant} announced on the new broker")
+        except (httpx.HTTPError, TimeoutError) as exc:
+            print(f"state topics: reannouncing {tenant} failed ({exc}); run `fairway reannounce --tenant {tenant}`")
+
+
 def _broker() -> str:
     bootstrap = os.environ.get("FAIRWAY_KAFKA_BOOTSTRAP")
     if bootstrap:
         return bootstrap
     port = int(os.environ.get("FAIRWAY_KAFKA_PORT", "9092"))
     if not _running("tansu"):
+        _FRESH_BROKER.append(True)  # Tansu starts empty: the state topics must be announced again
         if port_open("127.0.0.1", port):
             raise SystemExit(f"port {port} is taken by another process; set FAIRWAY_KAFKA_PORT")
         proc = start_tansu(port, _logs() / "tansu.log")
@@ -161,6 +181,8 @@ def up(*, members: int = 300, demo: bool = True) -> None:
         pkg = "fairway_" + name.replace("-", "_")
         _spawn(name, [sys.executable, "-m", pkg], {**env, f"FAIRWAY_{name.replace('-', '_').upper()}_PORT": str(port)})
     state = _wait_ready()
+    if _FRESH_BROKER:
+        _reannounce_after_fresh_broker(state)
     if demo and state.get("social") == "ready":
         seeded = subprocess.run([sys.executable, "-m", "fairway_social.demo", "--url",
                                  f"http://127.0.0.1:{SERVICES['social']}", "--tenant", "demo"],
