@@ -21,12 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from fairway_chassis.auth import TokenVerifier
 from fairway_chassis.db import ensure_database, make_engine, make_sessionmaker, migrate
-from fairway_chassis.errors import document_errors, install_error_handlers
+from fairway_chassis.errors import install_error_handlers
 from fairway_chassis.gc_tuning import tune_gc
 from fairway_chassis.guard import ErrorGuard, RequestGuard
 from fairway_chassis.jobs import JobRegistry, Jobs
 from fairway_chassis.logging import configure_logging
 from fairway_chassis.observability import TracingMiddleware, configure_tracing, metrics_endpoint
+from fairway_chassis.openapi import document_errors
 from fairway_chassis.settings import ServiceSettings
 from fairway_chassis.state import publish_loop
 from fairway_chassis.state import router as state_router

@@ -88,6 +88,6 @@ def require_roles(*roles: str):  # noqa: ANN201
             raise Forbidden(f"requires one of the roles: {', '.join(roles)}")
         return principal
 
-    check.checks_roles = True  # type: ignore[attr-defined]  # errors.document_errors documents its 403
+    check.checks_roles = True  # type: ignore[attr-defined]  # openapi.document_errors documents its 403
 
     return Depends(check)
