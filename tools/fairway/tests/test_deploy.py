@@ -205,7 +205,7 @@ def test_compose_file_matches_the_compose_specification() -> None:
     schema = json.loads((DEPLOY / "schemas/compose-spec.json").read_text())
     errors = list(jsonschema.Draft7Validator(schema).iter_errors(doc))
     assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
-    one_shot = {"topics", "migrate"}
+    one_shot = {"topics", "migrate", "demo-seed"}
     for name, svc in doc["services"].items():
         if name not in one_shot and name != "simulators":
             assert "healthcheck" in svc or "<<" in svc, f"{name} has no health check"
@@ -213,7 +213,7 @@ def test_compose_file_matches_the_compose_specification() -> None:
         deps = doc["services"][name].get("depends_on") or doc["x-fairway-service"]["depends_on"]
         assert deps["migrate"]["condition"] == "service_completed_successfully"
     demo = {n for n, s in doc["services"].items() if "demo" in s.get("profiles", [])}
-    assert demo == {"simulators", "fake-llm", "fake-social"}
+    assert demo == {"simulators", "demo-seed", "fake-llm", "fake-social"}
 
 
 def test_dockerfile_passes_hadolint() -> None:

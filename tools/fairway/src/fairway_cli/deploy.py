@@ -46,7 +46,7 @@ def kafka_topics(cluster: str = "fairway", replicas: int = 3, prefix: str = "") 
 
     out: list[dict[str, Any]] = []
     for t in TOPICS:
-        config: dict[str, Any] = {"retention.ms": str(t.retention_days * DAY_MS),
+        config: dict[str, Any] = {"retention.ms": str(t.retention_ms),
                                   "min.insync.replicas": str(min(2, replicas))}
         # State topics are compacted (the catalogue says which once it carries a cleanup policy).
         policy = getattr(t, "cleanup_policy", None)

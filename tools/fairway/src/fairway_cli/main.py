@@ -233,6 +233,15 @@ def schemas_check() -> None:
     click.echo("all event schemas match")
 
 
+@app.command("seed-demo")
+@click.option("--tenant", default="demo", show_default=True, help="Tenant of the demo club")
+def seed_demo_cmd(tenant: str) -> None:
+    """Connect the demo club's fake social accounts and create its journeys (services at FAIRWAY_<SERVICE>_URL)."""
+    from fairway_cli.platform import seed_demo
+
+    seed_demo(config.jwt_secret(), tenant)
+
+
 @app.command("reannounce")
 @click.option("--tenant", required=True, help="The tenant whose snapshots to republish")
 @click.option("--service", "services", multiple=True,
@@ -241,13 +250,13 @@ def schemas_check() -> None:
 def reannounce_cmd(tenant: str, services: tuple[str, ...], timeout: float) -> None:
     """Republish every current snapshot of a tenant on the state topics, from the owners' own databases."""
     from fairway_chassis.tokens import issue_token
-    from fairway_cli.platform import SERVICES
+    from fairway_cli.platform import service_url
     from fairway_cli.reannounce import OWNERS, reannounce
 
     unknown = [s for s in services if s not in OWNERS]
     if unknown:
         raise click.BadParameter(f"{unknown} own no state topic; owners: {', '.join(OWNERS)}", param_hint="--service")
-    urls = {s: f"http://127.0.0.1:{SERVICES[s]}" for s in (services or OWNERS)}
+    urls = {s: service_url(s) for s in (services or OWNERS)}
     token = issue_token(config.jwt_secret(), tenant=tenant, roles=["admin"], subject="fairway-reannounce")
     done = reannounce(tenant, urls, token, timeout=timeout)
     click.echo(f"reannounced {done} snapshot(s) of {tenant}")

@@ -87,12 +87,31 @@ def _database_url() -> str:
 _FRESH_BROKER: list[bool] = []
 
 
+def service_url(name: str) -> str:
+    """Where a service answers: FAIRWAY_<SERVICE>_URL (docker compose, Kubernetes), else the local platform's port."""
+    return os.environ.get(f"FAIRWAY_{name.replace('-', '_').upper()}_URL") or f"http://127.0.0.1:{SERVICES[name]}"
+
+
+def seed_demo(secret: str, tenant: str = "demo", env: dict[str, str] | None = None) -> None:
+    """The demo club's social accounts and journeys (campaigns come with the simulators): what `make up` and the
+    compose demo both do, through the services' own APIs."""
+    seeded = subprocess.run([sys.executable, "-m", "fairway_social.demo", "--url", service_url("social"),
+                             "--tenant", tenant], env=env, capture_output=True, text=True, timeout=300)
+    print(seeded.stdout.strip() or f"social demo not seeded: {seeded.stderr.strip()[-500:]}")
+    from fairway_cli.demo_journeys import seed
+
+    try:  # before the simulators, so the club's new members enter the welcome series
+        asyncio.run(seed(secret, tenant, service_url("segmentation"), service_url("journeys")))
+    except (httpx.HTTPError, KeyError, ValueError) as exc:  # the platform still comes up without them
+        print(f"demo journeys not created: {exc!r}")
+
+
 def _reannounce_after_fresh_broker(state: dict[str, str]) -> None:
     """A new Tansu holds no state topics: every owner republishes its snapshots, so read models stay complete."""
     from fairway_chassis.tokens import issue_token
     from fairway_cli.reannounce import OWNERS, reannounce
 
-    urls = {s: f"http://127.0.0.1:{SERVICES[s]}" for s in OWNERS if state.get(s) == "ready"}
+    urls = {s: service_url(s) for s in OWNERS if state.get(s) == "ready"}
     tenants = json.loads(os.environ["FAIRWAY_TENANTS"]) if os.environ.get("FAIRWAY_TENANTS") else ["demo"]
     for tenant in tenants:
         token = issue_token(config.jwt_secret(), tenant=tenant, roles=["admin"], subject="fairway-platform")
@@ -183,19 +202,8 @@ def up(*, members: int = 300, demo: bool = True) -> None:
     state = _wait_ready()
     if _FRESH_BROKER:
         _reannounce_after_fresh_broker(state)
-    if demo and state.get("social") == "ready":
-        seeded = subprocess.run([sys.executable, "-m", "fairway_social.demo", "--url",
-                                 f"http://127.0.0.1:{SERVICES['social']}", "--tenant", "demo"],
-                                env=env, capture_output=True, text=True, timeout=120)
-        print(seeded.stdout.strip() or f"social demo not seeded: {seeded.stderr.strip()[-500:]}")
-    if demo and state.get("journeys") == "ready" and state.get("segmentation") == "ready":
-        from fairway_cli.demo_journeys import seed
-
-        try:  # before the simulators, so the club's new members enter the welcome series
-            asyncio.run(seed(secret, "demo", f"http://127.0.0.1:{SERVICES['segmentation']}",
-                             f"http://127.0.0.1:{SERVICES['journeys']}"))
-        except (httpx.HTTPError, KeyError, ValueError) as exc:  # the platform still comes up without them
-            print(f"demo journeys not created: {exc!r}")
+    if demo and all(state.get(s) == "ready" for s in ("social", "journeys", "segmentation")):
+        seed_demo(secret, env=env)
     if demo:
         _spawn("simulators", [sys.executable, "-m", "fairway_cli.main", "simulate", "--tenant", "demo",
                               "--members", str(members)], env)

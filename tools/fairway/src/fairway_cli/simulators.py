@@ -307,7 +307,7 @@ async def _demo_marketer(tenant: str, members: int, state_dir: Path) -> None:
     import os
 
     from fairway_cli import demo_campaigns
-    from fairway_cli.platform import SERVICES
+    from fairway_cli.platform import service_url
 
     secret = os.environ.get("FAIRWAY_JWT_SECRET")
     if not secret:
@@ -315,7 +315,7 @@ async def _demo_marketer(tenant: str, members: int, state_dir: Path) -> None:
         return
     try:
         await demo_campaigns.plan(tenant=tenant, secret=secret, members=members, state_dir=state_dir,
-                                  segmentation_url=f"http://127.0.0.1:{SERVICES['segmentation']}",
-                                  campaigns_url=f"http://127.0.0.1:{SERVICES['campaigns']}")
+                                  segmentation_url=service_url("segmentation"),
+                                  campaigns_url=service_url("campaigns"))
     except Exception as exc:  # the demo's marketer failing must not stop the club's simulators
         print(f"simulators: planning the demo campaigns failed: {exc!r}", flush=True)
