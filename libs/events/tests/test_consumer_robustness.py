@@ -5,6 +5,8 @@ Everything here runs through the real broker: the sizes, the group's rebalances 
 import asyncio
 import os
 
+import pytest
+import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client import REGISTRY
 from sqlalchemy.dialects.postgresql import insert
@@ -12,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from structlog.testing import capture_logs
 
 from fairway_events import Dispatch, EventConsumer, Retryable, TopicNames
+from fairway_events import consumer as consumer_module
 from fairway_events.dlq import HEAD_BYTES, read_dead_letters, replay
 from fairway_testkit import upstream_event, wait_for
 
@@ -84,8 +87,12 @@ async def test_no_message_stops_a_partition(engine: AsyncEngine, kafka_bootstrap
 
 
 async def test_a_stuck_consumer_says_so_and_logs_its_failure_once(
-    engine: AsyncEngine, kafka_bootstrap: str, created_topics: TopicNames, producer: AIOKafkaProducer
+    engine: AsyncEngine, kafka_bootstrap: str, created_topics: TopicNames, producer: AIOKafkaProducer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A service started earlier in this process (cache_logger_on_first_use) may have bound the consumer module's
+    # logger to its own processors; a fresh one sees capture_logs.
+    monkeypatch.setattr(consumer_module, "log", structlog.get_logger("fairway.consumer"))
     stuck = asyncio.Event()
     stuck.set()
 
