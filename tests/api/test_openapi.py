@@ -32,7 +32,6 @@ SERVICES = [
     Api("fairway_segmentation", lambda tmp: {"maintenance": False, "ai_timeout_seconds": 0.5}),
     Api("fairway_ml_scoring", _ml_scoring),
     Api("fairway_ai_gateway"),
-    Api("fairway_journeys"),
 ]
 
 
