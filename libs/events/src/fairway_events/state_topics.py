@@ -88,7 +88,6 @@ class StateSource:
 
 class StatePublisher:
     def __init__(self, state: StateSource, *, batch_size: int = 500, box: Outbox = outbox) -> None:
-        deletes = state.deletes
         self.state = state
         self.batch_size = batch_size
         self.outbox = box
@@ -100,7 +99,6 @@ class StatePublisher:
         self._lower = text(f"UPDATE {s.table} SET {FLAG} = false WHERE ctid = ANY(CAST(CAST(:ctids AS text[]) AS tid[]))")  # noqa: S608
         self._raise = text(f"UPDATE {s.table} SET {FLAG} = true WHERE tenant_id = :t")  # noqa: S608
         self._pending = text(f"SELECT count(*) FROM {s.table} WHERE tenant_id = :t AND {FLAG}")  # noqa: S608
-        self.deletes = deletes
         self._gone = text(
             f"DELETE FROM {GONE} WHERE id IN (SELECT id FROM {GONE} WHERE source = :s ORDER BY id LIMIT :n "  # noqa: S608
             "FOR UPDATE SKIP LOCKED) RETURNING tenant_id, key"
@@ -110,7 +108,7 @@ class StatePublisher:
         """Announce up to one batch of changed rows in the caller's transaction; the rows announced."""
         gone: dict[str, list[str]] = defaultdict(list)
         removed = 0
-        if self.deletes:
+        if self.state.deletes:
             for r in (await session.execute(self._gone, {"s": self.state.table, "n": self.batch_size})).all():
                 gone[r.tenant_id].append(r.key)
                 removed += 1
