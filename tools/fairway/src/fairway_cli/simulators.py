@@ -202,12 +202,68 @@ def history(club: list[Member], feed: Feed, days: int = 180) -> None:
                 if rng.random() < 0.25:
                     feed.add("messaging", "messaging.email.clicked", m, opened + timedelta(minutes=3),
                              {**base, "url": "https://club.example/bookings"}, f"click:{mid}")
-    for c in range(3):  # competitions on the calendar
-        starts = now + timedelta(days=10 + 14 * c)
-        feed.add("teetime", "teetime.competition.published", None, now - timedelta(days=20 - 5 * c),
-                 {"competitionId": f"COMP-{c}", "name": ["Club Championship", "Mixed Betterball", "Seniors Open"][c],
-                  "startsAt": starts.isoformat(), "entryDeadline": (starts - timedelta(days=3)).isoformat(),
-                  "format": "stableford", "entryFee": 250}, f"comp:{c}")
+    for c in range(len(COMPETITIONS)):  # competitions on the calendar, entries coming in since they opened
+        published = now - timedelta(days=20 - 5 * c)
+        details = competition(c, now)
+        feed.add("teetime", "teetime.competition.published", None, published,
+                 {k: v for k, v in details.items() if k != "capacity"}, f"comp:{c}")
+        # TeeTime's published event predates capacities; the club sets one right after publishing.
+        feed.add("teetime", "teetime.competition.updated", None, published + timedelta(hours=1),
+                 {**details, "changed": ["capacity"]}, f"comp-capacity:{c}")
+        entrants = history_entrants(club, feed.tenant, c)
+        for i, m in enumerate(entrants):
+            at = published + (now - published) * (i + 1) / (len(entrants) + 1)
+            feed.add("teetime", "teetime.competition.entry_created", m, at,
+                     {"competitionId": f"COMP-{c}", "entryId": f"E{c}-{m.n}", "entries": i + 1,
+                      "capacity": details["capacity"]}, f"entry:{c}:{m.n}")
+
+
+# name, capacity, entries before the live feed starts
+COMPETITIONS = [("Club Championship", 40, 26), ("Mixed Betterball", 32, 9), ("Seniors Open", 24, 0)]
+
+
+def competition(c: int, now: datetime) -> dict[str, Any]:
+    """The demo club's competition `c` as TeeTime describes it (dates relative to the club's history)."""
+    starts = (now + timedelta(days=10 + 14 * c)).replace(hour=8)
+    return {"competitionId": f"COMP-{c}", "name": COMPETITIONS[c][0], "startsAt": starts.isoformat(),
+            "entryDeadline": (starts - timedelta(days=3)).isoformat(), "format": "stableford", "entryFee": 250,
+            "capacity": COMPETITIONS[c][1]}
+
+
+def history_entrants(club: list[Member], tenant: str, c: int) -> list[Member]:
+    """Who entered competition `c` before the live feed started (the same players every run)."""
+    players = [m for m in club if m.archetype != "lapsing"]
+    return random.Random(f"{tenant}:entries:{c}").sample(players, k=min(COMPETITIONS[c][2], len(players)))
+
+
+@dataclass
+class Entries:
+    """TeeTime's live entry book for the demo club's competitions: players keep entering until one is full."""
+
+    entered: dict[int, set[int]]
+
+    @classmethod
+    def after_history(cls, club: list[Member], tenant: str) -> Entries:
+        return cls({c: {m.n for m in history_entrants(club, tenant, c)} for c in range(len(COMPETITIONS))})
+
+    def tick(self, club: list[Member], feed: Feed, rng: random.Random, now: datetime) -> None:
+        open_ = [c for c, (_, cap, _) in enumerate(COMPETITIONS) if len(self.entered[c]) < cap]
+        if not open_ or rng.random() > 0.3:
+            return
+        c = rng.choice(open_)
+        m = rng.choice(club)
+        if m.n in self.entered[c] or m.archetype == "lapsing":
+            return
+        self.entered[c].add(m.n)
+        cap = COMPETITIONS[c][1]
+        n = len(self.entered[c])
+        # Deterministic ids: a restarted simulator dealing the same player again changes nothing downstream.
+        feed.add("teetime", "teetime.competition.entry_created", m, now,
+                 {"competitionId": f"COMP-{c}", "entryId": f"E{c}-{m.n}", "entries": n, "capacity": cap},
+                 f"entry:{c}:{m.n}")
+        if n >= cap:
+            feed.add("teetime", "teetime.competition.full", None, now,
+                     {"competitionId": f"COMP-{c}", "capacity": cap, "entries": n, "waitingList": True}, f"full:{c}")
 
 
 def live_tick(club: list[Member], feed: Feed, rng: random.Random) -> None:
@@ -287,12 +343,14 @@ async def run_simulators(*, bootstrap: str, prefix: str, tenant: str, members: i
         if not live:
             return
         rng = random.Random()
+        entries = Entries.after_history(club, tenant)
         responder = asyncio.create_task(messaging_responder(bootstrap, topics, producer, rng))
         marketer = asyncio.create_task(_demo_marketer(tenant, members, state_dir))
         try:
             feed = Feed(tenant, topics)
             while True:
                 live_tick(club, feed, rng)
+                entries.tick(club, feed, rng, datetime.now(UTC))
                 await feed.flush(producer)
                 await asyncio.sleep(tick_seconds)
         finally:

@@ -118,3 +118,45 @@ class ContentApproved(_Approval):
 class ContentRejected(_Approval):
     reviewer: str  # "expiry" when the request expired unreviewed
     feedback: str | None = None
+
+
+# -- event and tournament promotion (key: promotion id) --------------------------------------------------------
+PromotionStopReason = Literal["FULL", "DEADLINE_PASSED", "CANCELLED", "EVENT_STARTED", "STAFF_CANCELLED"]
+
+
+@registry.event("promotion.created", 1, topic=TOPIC)
+class PromotionCreated(_Model):
+    """A competition or event is being promoted: its announcement, posts and reminders are scheduled."""
+
+    promotionId: str
+    competitionId: str | None = None  # TeeTime's, when it promotes a published competition
+    name: str
+    startsAt: datetime
+    channels: list[CampaignChannel]
+    audienceSegmentId: str | None = None
+    reminderDays: list[int]  # the reminders planned (those already past when it was created are skipped)
+    automatic: bool  # created by auto-promotion (else by a staff member)
+    by: str
+
+
+@registry.event("promotion.reminder_sent", 1, topic=TOPIC)
+class PromotionReminderSent(_Model):
+    """A reminder went to the audience members who had not entered (dispatch then times each message)."""
+
+    promotionId: str
+    step: str  # REMINDER_7, REMINDER_3, REMINDER_1, ...
+    daysBefore: int = Field(ge=0)
+    recipients: int = Field(ge=0)  # audience members who had not entered
+    requested: int = Field(ge=0)  # messages handed to dispatch
+    sentAt: datetime
+
+
+@registry.event("promotion.stopped", 1, topic=TOPIC)
+class PromotionStopped(_Model):
+    """Pending reminders stopped (FULL, DEADLINE_PASSED) or everything stopped (CANCELLED, STAFF_CANCELLED)."""
+
+    promotionId: str
+    reason: PromotionStopReason
+    stoppedSteps: list[str]  # the steps that will not run
+    cancelledHeld: int = Field(ge=0)  # messages dispatch still held, withdrawn
+    at: datetime

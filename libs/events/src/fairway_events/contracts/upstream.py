@@ -178,6 +178,74 @@ class TeetimeCompetitionPublished(BaseModel):
     payload: CompetitionData
 
 
+class _NoPerson(BaseModel):
+    """A competition event about no person: identity may be empty."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    identity: dict[str, str | None] = Field(default_factory=dict)
+
+
+class CompetitionDetails(CompetitionData):
+    """The competition as it is after a change; `changed` names the fields that changed."""
+
+    capacity: int | None = Field(default=None, ge=1)  # the most entries it takes
+    changed: list[str] = Field(default_factory=list)  # e.g. startsAt, entryDeadline, capacity, description
+
+
+@registry.event("teetime.competition.updated", 1, topic=TEETIME)
+class TeetimeCompetitionUpdated(_NoPerson):
+    payload: CompetitionDetails
+
+
+class EntryData(_Payload):
+    competitionId: str
+    entryId: str
+    entries: int | None = Field(default=None, ge=0)  # entries after this one, as TeeTime counts them
+    capacity: int | None = Field(default=None, ge=1)
+    reason: str | None = None  # a withdrawal's reason
+
+
+@registry.event("teetime.competition.entry_created", 1, topic=TEETIME)
+class TeetimeCompetitionEntryCreated(UpstreamEvent):
+    """A player entered: the identity is the player's."""
+
+    payload: EntryData
+
+
+@registry.event("teetime.competition.entry_cancelled", 1, topic=TEETIME)
+class TeetimeCompetitionEntryCancelled(UpstreamEvent):
+    """A player withdrew (or was withdrawn): the identity is the player's."""
+
+    payload: EntryData
+
+
+class CompetitionFullData(_Payload):
+    competitionId: str
+    capacity: int | None = Field(default=None, ge=1)
+    entries: int | None = Field(default=None, ge=0)
+    waitingList: bool = False  # TeeTime keeps taking names for a waiting list
+
+
+@registry.event("teetime.competition.full", 1, topic=TEETIME)
+class TeetimeCompetitionFull(_NoPerson):
+    payload: CompetitionFullData
+
+
+class CompetitionCancelledData(_Payload):
+    competitionId: str
+    reason: str | None = None
+
+
+@registry.event("teetime.competition.cancelled", 1, topic=TEETIME)
+class TeetimeCompetitionCancelled(_NoPerson):
+    payload: CompetitionCancelledData
+
+
+# Upstream events about no person: identity resolution, timelines and features have nobody to attach them to.
+NO_PERSON_EVENTS = frozenset({"teetime.competition.published", "teetime.competition.updated",
+                              "teetime.competition.full", "teetime.competition.cancelled"})
+
+
 # -- Messaging ---------------------------------------------------------------------------------------
 class MessageData(_Payload):
     messageId: str

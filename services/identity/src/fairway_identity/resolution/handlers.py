@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fairway_events import Delivery, Envelope, Retryable, new_event_id, outbox, utcnow
 from fairway_events.contracts.identity import Identities, ProfileMergeCandidate, ProfileUpdated
-from fairway_events.contracts.upstream import UPSTREAM_TOPICS
+from fairway_events.contracts.upstream import NO_PERSON_EVENTS, UPSTREAM_TOPICS
 from fairway_events.registry import registry
 from fairway_identity.eventlog.events import envelope
 from fairway_identity.keys import Rejected, keys_from_hints
@@ -35,9 +35,9 @@ CONFLICT_RETRIES = Counter(
     "Batches retried because a concurrent batch linked the same key first",
 )
 
-# Every upstream event about a person (competition.published has none).
+# Every upstream event about a person (competition.published, updated, full and cancelled have none).
 PERSON_EVENTS = frozenset(
-    t for topic in UPSTREAM_TOPICS for t in registry.types_on(topic) if t != "teetime.competition.published"
+    t for topic in UPSTREAM_TOPICS for t in registry.types_on(topic) if t not in NO_PERSON_EVENTS
 )
 
 
