@@ -20,7 +20,7 @@ import functools
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import orjson
 import procrastinate
@@ -33,12 +33,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 if TYPE_CHECKING:
-    from fairway_chassis.app import Runtime
     from fairway_chassis.settings import ServiceSettings
 
 log = structlog.get_logger("fairway.jobs")
 
 C = TypeVar("C")
+
+
+class Bindable(Protocol):
+    """What the jobs need of a running service (the chassis' Runtime): its settings. A protocol, so the app module
+    that builds a Runtime may import jobs without jobs importing it back."""
+
+    @property
+    def settings(self) -> ServiceSettings: ...
+
 TaskFn = Callable[..., Awaitable[Any]]
 DEFAULT_QUEUE = "default"
 DEFAULT_RETRY = RetryStrategy(max_attempts=5, exponential_wait=2)
@@ -60,7 +68,7 @@ class JobRegistry(Generic[C]):
     itself by default): the few things the service's jobs need, not the whole process."""
 
     service: str
-    context: Callable[[Runtime], C] | None = None
+    context: Callable[[Any], C] | None = None  # called with the service's Runtime
     specs: dict[str, TaskSpec] = field(default_factory=dict)
 
     def task(self, name: str, *, queue: str = DEFAULT_QUEUE, retry: RetryStrategy | int | bool = DEFAULT_RETRY
@@ -115,7 +123,7 @@ class JobRegistry(Generic[C]):
                 return None
             raise
 
-    def bind(self, runtime: Runtime) -> Jobs:
+    def bind(self, runtime: Bindable) -> Jobs:
         """The service's Jobs for one running app; task context built from `runtime` when the jobs open."""
         context = self.context
         return Jobs(self, runtime.settings, lambda: context(runtime) if context else runtime)
