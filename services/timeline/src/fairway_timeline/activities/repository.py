@@ -42,6 +42,8 @@ class WaitMatch:
     key_profile_id: str
     current_profile_id: str | None
     current_rank: int | None
+    key_type: str  # the waited-for key that matched
+    key_value: str
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ class ActivityRepository:
             await self.session.execute(
                 text("""
             SELECT w.activity_id, w.rank, k.id AS key_id, k.profile_id AS key_profile_id,
-                   a.profile_id AS current_profile_id, a.resolved_rank AS current_rank
+                   a.profile_id AS current_profile_id, a.resolved_rank AS current_rank, w.key_type, w.key_value
               FROM unnest(CAST(:kt AS text[]), CAST(:kv AS text[])) AS u(key_type, key_value)
               JOIN activity_key_waits w ON w.tenant_id = :t AND w.key_type = u.key_type AND w.key_value = u.key_value
               JOIN profile_keys k ON k.tenant_id = :t AND k.key_type = w.key_type AND k.key_value = w.key_value
@@ -150,7 +152,8 @@ class ActivityRepository:
             )
         ).all()
         return [
-            WaitMatch(r.activity_id, r.rank, r.key_id, r.key_profile_id, r.current_profile_id, r.current_rank)
+            WaitMatch(r.activity_id, r.rank, r.key_id, r.key_profile_id, r.current_profile_id, r.current_rank,
+                      r.key_type, r.key_value)
             for r in rows
         ]
 

@@ -41,10 +41,14 @@ class ProfileRepository(RepositoryBase):
     async def canonical(self, profile_id: str) -> tuple[str, str] | None:
         """(profile id, status) of the profile `profile_id`'s activities hang on: itself, or the winner at the
         end of its merge chain (kept in root_id, so this is one index lookup). None if unknown."""
+        return (await self.canonical_many([profile_id])).get(profile_id)
+
+    async def canonical_many(self, profile_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """`canonical` of several profiles in one statement; unknown ones are left out."""
         root = profiles.alias("root")
-        row = (
+        rows = (
             await self.session.execute(
-                select(root.c.profile_id, root.c.status)
+                select(profiles.c.profile_id.label("asked"), root.c.profile_id, root.c.status)
                 .select_from(
                     profiles.join(
                         root,
@@ -53,10 +57,10 @@ class ProfileRepository(RepositoryBase):
                         ),
                     )
                 )
-                .where(self.owns(profiles), profiles.c.profile_id == profile_id)
+                .where(self.owns(profiles), profiles.c.profile_id.in_(list(profile_ids)))
             )
-        ).first()
-        return (row.profile_id, row.status) if row else None
+        ).all()
+        return {r.asked: (r.profile_id, r.status) for r in rows}
 
     async def subtree(self, root: str) -> list[str]:
         """`root` and every profile merged into it, directly or through others."""
@@ -83,10 +87,19 @@ class ProfileRepository(RepositoryBase):
 
     async def ensure(self, profile_id: str, status: str = "ACTIVE") -> None:
         """Record a profile we hear of, without overwriting what we already know about it."""
+        await self.ensure_many([(profile_id, status)])
+
+    async def ensure_many(self, items: Sequence[tuple[str, str]]) -> None:
+        """`ensure` for (profile id, status) pairs, in one statement."""
+        if not items:
+            return
         await self.session.execute(
-            insert(profiles)
-            .values(tenant_id=self.tenant_id, profile_id=profile_id, status=status, root_id=profile_id)
-            .on_conflict_do_nothing()
+            text("""
+            INSERT INTO profiles (tenant_id, profile_id, status, root_id)
+            SELECT :t, p, s, p FROM unnest(CAST(:p AS text[]), CAST(:s AS text[])) AS u(p, s)
+            ON CONFLICT DO NOTHING
+        """),
+            {"t": self.tenant_id, "p": [i[0] for i in items], "s": [i[1] for i in items]},
         )
 
     async def restore(self, profile_id: str, status: str) -> None:
@@ -146,18 +159,22 @@ class ProfileRepository(RepositoryBase):
 
     # -- keys -------------------------------------------------------------------------------------------
     async def upsert_keys(self, keys: Iterable[Key], profile_id: str) -> None:
-        rows = [
-            {"tenant_id": self.tenant_id, "key_type": k.key_type, "key_value": k.value, "profile_id": profile_id}
-            for k in keys
-        ]
-        if not rows:
+        await self.upsert_keys_many([(k, profile_id) for k in keys])
+
+    async def upsert_keys_many(self, pairs: Sequence[tuple[Key, str]]) -> None:
+        """Point each key at its profile, in one statement (a key appears once among `pairs`)."""
+        if not pairs:
             return
-        stmt = insert(profile_keys).values(rows)
         await self.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["tenant_id", "key_type", "key_value"],
-                set_={"profile_id": stmt.excluded.profile_id, "updated_at": func.now()},
-            )
+            text("""
+            INSERT INTO profile_keys (tenant_id, key_type, key_value, profile_id)
+            SELECT :t, kt, kv, p FROM unnest(CAST(:kt AS text[]), CAST(:kv AS text[]), CAST(:p AS text[]))
+                AS u(kt, kv, p)
+            ON CONFLICT (tenant_id, key_type, key_value)
+            DO UPDATE SET profile_id = EXCLUDED.profile_id, updated_at = now()
+        """),
+            {"t": self.tenant_id, "kt": [k.key_type for k, _ in pairs], "kv": [k.value for k, _ in pairs],
+             "p": [p for _, p in pairs]},
         )
 
     async def keep_only_keys(self, profile_id: str, keys: Sequence[Key]) -> None:

@@ -1,7 +1,8 @@
 """The timeline's one consumer: upstream topics and crm.identity, in one ordered unit of work per batch.
 
 Both kinds of event go through one consumer so a batch applies them in the order they arrived; runs of
-upstream events between identity events are stored in bulk.
+upstream events between identity events are stored in bulk, and so are runs of profile.created (a history's
+announcements are mostly creations).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fairway_chassis import Clock
 from fairway_events import Delivery, Envelope, registry
 from fairway_events.contracts.upstream import UPSTREAM_TOPICS
+from fairway_events.runs import runs
 from fairway_timeline.activities.catalogue import UPSTREAM
 from fairway_timeline.counters import service as counters
 from fairway_timeline.ingest import upstream
@@ -33,15 +35,20 @@ class TimelineIngest:
         now = self.clock.now()
         await lock_tenants(session, {d.envelope.tenant_id for d in deliveries})
         touched = Touched()
-        run: list[Envelope] = []
-        for d in deliveries:
-            env = d.envelope
-            if env.event_type in IDENTITY_EVENTS:
+        sync = IdentitySync(session, self.settings, now, touched)
+        for kind, run in runs([d.envelope for d in deliveries], kind=_kind):
+            if kind == "upstream":
                 await upstream.ingest(session, run, settings=self.settings, now=now, touched=touched)
-                run = []
-                await IdentitySync(session, self.settings, now, touched).apply(env)
+            elif kind == "profile.created":
+                await sync.created_many(run)
             else:
-                run.append(env)
-        await upstream.ingest(session, run, settings=self.settings, now=now, touched=touched)
+                for env in run:
+                    await sync.apply(env)
         await counters.drop(session, touched.gone)
         await counters.refresh(session, touched.live, now)
+
+
+def _kind(env: Envelope) -> str:
+    if env.event_type not in IDENTITY_EVENTS:
+        return "upstream"
+    return env.event_type if env.event_type == "profile.created" else "identity"

@@ -18,7 +18,8 @@ from fairway_events.contracts.identity import (
     ProfileUnmerged,
     ProfileUpdated,
 )
-from fairway_timeline.activities.repository import ActivityRepository
+from fairway_events.runs import runs
+from fairway_timeline.activities.repository import ActivityRepository, WaitMatch
 from fairway_timeline.identity_map.keys import RANK, Key, key_hash, keys_from_lists, normalise
 from fairway_timeline.identity_map.repository import ProfileRepository
 from fairway_timeline.ingest.touched import Touched
@@ -49,7 +50,7 @@ class IdentitySync:
     async def apply(self, env: Envelope) -> None:
         p, t = env.payload, env.tenant_id
         if isinstance(p, ProfileCreated):
-            await self.created(t, p)
+            await self.created_many([env])
         elif isinstance(p, ProfileUpdated):
             await self.updated(t, p)
         elif isinstance(p, ProfileIdentityLinked):
@@ -77,27 +78,52 @@ class IdentitySync:
 
     async def link(self, tenant_id: str, keys: Sequence[Key], profile_id: str) -> None:
         """Point `keys` at `profile_id` and re-resolve every activity waiting for one of them."""
-        if not keys:
+        await self.link_many(tenant_id, [(keys, profile_id)])
+
+    async def link_many(self, tenant_id: str, links: Sequence[tuple[Sequence[Key], str]]) -> None:
+        """`link` for several (keys, profile) in order, in a few statements; no key may appear twice."""
+        links = [(keys, p) for keys, p in links if keys]
+        if not links:
             return
-        await self._profiles(tenant_id).upsert_keys(keys, profile_id)
-        best = {}
-        for m in await self.activities.waits_matching(tenant_id, keys):
-            if m.activity_id not in best or m.rank < best[m.activity_id].rank:
-                best[m.activity_id] = m
-        moves = []
-        for m in best.values():
-            if m.current_profile_id is None or m.current_rank is None or m.rank < m.current_rank:
-                moves.append((m.activity_id, m.key_profile_id, m.key_id, m.rank))
-                self.touched.touch(tenant_id, m.current_profile_id)
-                self.touched.touch(tenant_id, m.key_profile_id)
-        await self.activities.resolve(moves)
+        await self._profiles(tenant_id).upsert_keys_many([(k, p) for keys, p in links for k in keys])
+        step = {(k.key_type, k.value): i for i, (keys, _) in enumerate(links) for k in keys}
+        matches = await self.activities.waits_matching(tenant_id, [k for keys, _ in links for k in keys])
+        moves = {}
+        for activity, steps in _by_activity_and_step(matches, step).items():
+            # As if each link ran alone, in order: a link's best key moves the activity if it ranks higher
+            # than what the activity hangs on by then.
+            first = steps[min(steps)][0]
+            current, current_rank = first.current_profile_id, first.current_rank
+            for i in sorted(steps):
+                m = min(steps[i], key=lambda m: m.rank)
+                if current is None or current_rank is None or m.rank < current_rank:
+                    moves[activity] = (activity, m.key_profile_id, m.key_id, m.rank)
+                    self.touched.touch(tenant_id, current)
+                    self.touched.touch(tenant_id, m.key_profile_id)
+                    current, current_rank = m.key_profile_id, m.rank
+        await self.activities.resolve(list(moves.values()))
+
+    async def created_many(self, envelopes: Sequence[Envelope]) -> None:
+        """profile.created events, applied as if one by one: runs of events touching disjoint profiles and keys
+        share each statement (a snapshot's keys are its own, so a history's creations form long runs)."""
+        by_tenant: dict[str, list[tuple[ProfileCreated, list[Key]]]] = {}
+        for env in envelopes:
+            p = env.payload
+            assert isinstance(p, ProfileCreated)
+            by_tenant.setdefault(env.tenant_id, []).append((p, self._keys(env.tenant_id, p.profile.identities)))
+        for tenant_id, items in by_tenant.items():
+            for _, run in runs(items, kind=lambda _: None, touches=lambda i: {i[0].profile.profileId, *i[1]}):
+                profiles = self._profiles(tenant_id)
+                await profiles.ensure_many([(p.profile.profileId, p.profile.status) for p, _ in run])
+                roots = await profiles.canonical_many([p.profile.profileId for p, _ in run])
+                links = []
+                for p, keys in run:
+                    root = roots.get(p.profile.profileId)
+                    if root is not None and root[1] != "ERASED":
+                        links.append((keys, root[0]))
+                await self.link_many(tenant_id, links)
 
     # -- events -----------------------------------------------------------------------------------------
-    async def created(self, tenant_id: str, e: ProfileCreated) -> None:
-        root = await self._live_root(tenant_id, e.profile.profileId, e.profile.status)
-        if root is not None:
-            await self.link(tenant_id, self._keys(tenant_id, e.profile.identities), root)
-
     async def updated(self, tenant_id: str, e: ProfileUpdated) -> None:
         """Only `identities` matters here: identity sends the full set when it unlinked a key it now blocks
         (a value shared by too many people). Other changes (attributes, status) are not the timeline's."""
@@ -179,3 +205,13 @@ class IdentitySync:
             self.touched.drop(tenant_id, profile_id)
         if root is not None and root[0] not in gone:
             self.touched.touch(tenant_id, root[0])  # a merged part of a live profile was erased
+
+
+def _by_activity_and_step(
+    matches: Sequence[WaitMatch], step: dict[tuple[str, str], int]
+) -> dict[object, dict[int, list[WaitMatch]]]:
+    """activity -> index of the link whose key matched -> the matches."""
+    out: dict[object, dict[int, list[WaitMatch]]] = {}
+    for m in matches:
+        out.setdefault(m.activity_id, {}).setdefault(step[(m.key_type, m.key_value)], []).append(m)
+    return out
