@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 from dispatch_helpers import NO_RULES, Dispatch, request, snapshot, zone  # type: ignore[import-not-found]
+from sqlalchemy import text
 
 from fairway_campaigns.dispatch import policy
 from fairway_campaigns.dispatch.policy import Cap, DispatchSettings, QuietHours
@@ -212,3 +213,23 @@ async def test_audience_read_model_follows_segments_merges_and_links(dispatch: D
     assert [(r.outcome, r.reason) for r in got] == [("REQUESTED", None), ("SUPPRESSED", "profile MERGED")]
     sent = await dispatch.outbox("messaging.send.requested")
     assert sent[0]["recipient"]["email"] == "ailsa@stonehavengolf.co.uk"
+
+
+async def test_a_template_message_carries_its_template_and_each_recipients_merge_data(dispatch: Dispatch) -> None:
+    await dispatch.configure(CLUB, NO_RULES)
+    await dispatch.events(CLUB, snapshot("p-050"), snapshot("p-051"))
+
+    def reminder(first: str) -> DispatchContent:
+        return DispatchContent(templateId="tee-reminder", templateData={"firstName": first, "teeTime": "07:40"})
+
+    await dispatch.via_topic(CLUB, request("p-050", kind="JOURNEY", source="journey-tee", run="run-50", step="s1",
+                                           content=reminder("Ailsa")),
+                             request("p-051", kind="JOURNEY", source="journey-tee", run="run-51", step="s1",
+                                     content=reminder("Callum")))
+    sent = {s["recipient"]["profileId"]: s for s in await dispatch.outbox("messaging.send.requested")}
+    assert {p: (s["templateId"], s["templateData"]["firstName"], s["body"]) for p, s in sent.items()} == {
+        "p-050": ("tee-reminder", "Ailsa", None), "p-051": ("tee-reminder", "Callum", None)}
+    async with dispatch.sessions() as session:  # written as the latest version of the contract
+        versions = (await session.execute(text(
+            "SELECT DISTINCT version FROM event_outbox WHERE event_type = 'messaging.send.requested'"))).scalars()
+        assert list(versions) == [2]

@@ -21,6 +21,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from fairway_events.catalogue import TopicNames
+from fairway_events.contracts.messaging_out import SendRequested
 from fairway_events.envelope import decode_raw, new_event_id, upstream_wire
 from fairway_events.kafka import make_producer
 from fairway_events.registry import registry
@@ -282,6 +283,44 @@ def live_tick(club: list[Member], feed: Feed, rng: random.Random) -> None:
                       "score": int(72 + m.handicap + rng.randint(-4, 6))}, None)
 
 
+def rendered(req: SendRequested) -> str:
+    """What Messaging would deliver: the written body, or its template filled with the recipient's merge data."""
+    if req.body:
+        return req.body
+    fields = ", ".join(f"{k}={v}" for k, v in sorted(req.templateData.items()))
+    return f"[{req.templateId}] {fields}".rstrip()
+
+
+def messaging_answers(tenant_id: str, req: SendRequested, rng: random.Random, now: datetime
+                      ) -> list[tuple[str, bytes]]:
+    """Messaging's events for one send request (event type, wire bytes): sent, delivered, then engagement at
+    plausible rates. A request of any published version arrives here upcast to the latest."""
+    identity = {"messagingContactId": req.recipient.messagingContactId, "email": req.recipient.email,
+                "phoneNumber": req.recipient.phoneNumber}
+    channel = req.channel.lower()
+    base = {"messageId": f"msg-{req.requestId}", "sendRequestId": req.requestId, "campaignId": req.campaignId,
+            "journeyId": req.journeyId, "variant": req.variant}
+    steps = [("sent", 1.0), ("delivered", 0.97)]
+    if channel == "email":
+        # Members like variant A's subject better, so the demo's A/B test finds a winner.
+        opened = {"A": 0.6, "B": 0.3}.get(req.variant or "", 0.45)
+        steps += [("opened", opened), ("clicked", 0.25)]
+    elif channel == "push":
+        steps = [("sent", 1.0), ("opened", 0.2)]
+    known = {s.event_type for s in registry.specs()}
+    out = []
+    for i, (what, p) in enumerate(steps):
+        if rng.random() > p:
+            break
+        event_type = f"messaging.{channel}.{what}"
+        if event_type not in known:
+            continue
+        out.append((event_type, upstream_wire(
+            event_id=str(uuid.uuid5(NS, f"{tenant_id}:{req.requestId}:{what}")), event_type=event_type,
+            tenant_id=tenant_id, timestamp=now + timedelta(minutes=i * 7), identity=identity, payload=base)))
+    return out
+
+
 async def messaging_responder(bootstrap: str, topics: TopicNames, producer: AIOKafkaProducer,
                               rng: random.Random) -> None:
     """Messaging: delivers what Fairway asks, and reports delivery and engagement back as Messaging events."""
@@ -294,30 +333,9 @@ async def messaging_responder(bootstrap: str, topics: TopicNames, producer: AIOK
                 env = registry.validate(decode_raw(record.value))
             except ValueError:
                 continue  # Messaging would reject it; Fairway's own DLQ is the place to look
-            req = env.payload
-            identity = {"messagingContactId": req.recipient.messagingContactId, "email": req.recipient.email,
-                        "phoneNumber": req.recipient.phoneNumber}
-            channel = req.channel.lower()
-            base = {"messageId": f"msg-{req.requestId}", "sendRequestId": req.requestId, "campaignId": req.campaignId,
-                    "journeyId": req.journeyId, "variant": req.variant}
-            now = datetime.now(UTC)
-            steps = [("sent", 1.0), ("delivered", 0.97)]
-            if channel == "email":
-                # Members like variant A's subject better, so the demo's A/B test finds a winner.
-                opened = {"A": 0.6, "B": 0.3}.get(req.variant or "", 0.45)
-                steps += [("opened", opened), ("clicked", 0.25)]
-            elif channel == "push":
-                steps = [("sent", 1.0), ("opened", 0.2)]
-            for i, (what, p) in enumerate(steps):
-                if rng.random() > p:
-                    break
-                event_type = f"messaging.{channel}.{what}"
-                if event_type not in {s.event_type for s in registry.specs()}:
-                    continue
-                body = upstream_wire(event_id=str(uuid.uuid5(NS, f"{env.tenant_id}:{req.requestId}:{what}")),
-                                     event_type=event_type, tenant_id=env.tenant_id,
-                                     timestamp=now + timedelta(minutes=i * 7), identity=identity, payload=base)
-                await producer.send_and_wait(topics("messaging.events"), body, key=req.recipient.profileId.encode())
+            for _, body in messaging_answers(env.tenant_id, env.payload, rng, datetime.now(UTC)):
+                await producer.send_and_wait(topics("messaging.events"), body,
+                                             key=env.payload.recipient.profileId.encode())
     finally:
         await consumer.stop()
 

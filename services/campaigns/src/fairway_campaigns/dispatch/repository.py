@@ -168,8 +168,8 @@ ON CONFLICT DO NOTHING
 _REQUESTED_ROWS = """
 SELECT l.request_id, l.channel, l.profile_id, p.email, p.phone_number, p.messaging_contact_id,
        c.content->>'subject' AS subject,
-       COALESCE(NULLIF(c.content->>'body', ''), 'template:' || (c.content->>'templateId')) AS body,
-       c.content->>'templateId' AS template_id,
+       NULLIF(c.content->>'body', '') AS body, c.content->>'templateId' AS template_id,
+       COALESCE(c.content->'templateData', '{}') AS template_data,
        CASE WHEN l.source_kind = 'CAMPAIGN' THEN l.source_id END AS campaign_id,
        CASE WHEN l.source_kind = 'JOURNEY' THEN l.source_id END AS journey_id,
        CASE WHEN l.source_kind = 'CAMPAIGN' THEN l.step_id END AS variant
@@ -294,6 +294,7 @@ class DispatchRepository:
                 "recipient": {"profileId": Sql("profile_id"), "email": Sql("email"),
                               "phoneNumber": Sql("phone_number"), "messagingContactId": Sql("messaging_contact_id")},
                 "subject": Sql("subject"), "body": Sql("body"), "templateId": Sql("template_id"),
+                "templateData": Sql("template_data"),
                 "campaignId": Sql("campaign_id"), "journeyId": Sql("journey_id"), "variant": Sql("variant"),
             },
             tenant_id=self.tenant_id, aggregate_id=Sql("request_id"), occurred_at=now, source=SOURCE,
