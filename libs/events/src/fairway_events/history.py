@@ -20,13 +20,13 @@ import csv
 import re
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from fairway_events.catalogue import TopicNames, downstream, readers
@@ -155,10 +155,7 @@ async def replay_transactions(
         result.last_date = max(t.day for t in transactions).isoformat()
     result.customers = len({t.customer_id for t in transactions})
     seen: Counter[str] = Counter()
-    producer = make_producer(bootstrap, client_id="fairway-replay")
-    await producer.start()
-    try:
-        pending = []
+    def messages() -> Iterator[Outgoing]:
         for t in transactions:
             content = f"{tenant}|{source}|{t.customer_id}|{t.day.isoformat()}|{t.quantity}|{t.amount}"
             seen[content] += 1
@@ -169,18 +166,12 @@ async def replay_transactions(
             value = upstream_wire(event_id=event_id, event_type=event_type, tenant_id=tenant,
                                   timestamp=datetime.combine(t.day, time(12, 0), tzinfo=UTC),
                                   identity={id_key: t.customer_id}, payload=payload)
-            pending.append(await producer.send(
-                result.topic, value=value, key=t.customer_id.encode(),
-                headers=[("tenant_id", tenant.encode()), ("event_type", event_type.encode())]))
-            if len(pending) >= 1000:
-                await asyncio.gather(*pending)
-                if progress:
-                    progress(len(pending))
-                pending.clear()
-        await asyncio.gather(*pending)
-        if progress and pending:
-            progress(len(pending))
-        result.published = len(transactions)
+            yield Outgoing(result.topic, t.customer_id.encode(), value, tenant, event_type)
+
+    producer = make_producer(bootstrap, client_id="fairway-replay")
+    await producer.start()
+    try:
+        result.published = await send_all(producer, messages(), progress)
     finally:
         await producer.stop()
     if wait and transactions:
@@ -189,8 +180,42 @@ async def replay_transactions(
     return result
 
 
-async def consumer_lag(bootstrap: str, names: TopicNames, topics: list[str]) -> dict[str, int]:
-    """Per running consumer group reading `topics` or what they cause: events not yet committed (0 = caught up)."""
+@dataclass(frozen=True)
+class Outgoing:
+    """An upstream message on its way: physical topic, Kafka key, encoded value, and the headers' tenant and type."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    tenant: str
+    event_type: str
+
+
+async def send_all(producer: AIOKafkaProducer, messages: Iterable[Outgoing],
+                   progress: Callable[[int], None] | None = None, window: int = 1000) -> int:
+    """Publish in order with up to `window` sends in flight; returns how many were acknowledged (all, or raises)."""
+    pending = []
+    sent = 0
+    for m in messages:
+        pending.append(await producer.send(m.topic, value=m.value, key=m.key, headers=[
+            ("tenant_id", m.tenant.encode()), ("event_type", m.event_type.encode())]))
+        if len(pending) >= window:
+            await asyncio.gather(*pending)
+            sent += len(pending)
+            if progress:
+                progress(len(pending))
+            pending.clear()
+    await asyncio.gather(*pending)
+    sent += len(pending)
+    if progress and pending:
+        progress(len(pending))
+    return sent
+
+
+async def consumer_lag(bootstrap: str, names: TopicNames, topics: list[str],
+                       groups: Collection[str] | None = None) -> dict[str, int]:
+    """Per running consumer group reading `topics` or what they cause (only `groups`, when given): events not yet
+    committed (0 = caught up)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="fairway-replay-wait")
     await admin.start()
     try:
@@ -201,7 +226,8 @@ async def consumer_lag(bootstrap: str, names: TopicNames, topics: list[str]) -> 
     await probe.start()
     try:
         await probe.topics()  # metadata of every topic, for partitions_for_topic
-        wanted = {(g.name, t) for t in downstream(topics) for g in readers(t) if names.group(g.name) in running}
+        wanted = {(g.name, t) for t in downstream(topics) for g in readers(t)
+                  if names.group(g.name) in running and (groups is None or g.name in groups)}
         parts = {t: [TopicPartition(names(t), p) for p in sorted(probe.partitions_for_topic(names(t)) or ())]
                  for t in {t for _, t in wanted}}
         ends = await probe.end_offsets([tp for tps in parts.values() for tp in tps]) if parts else {}
@@ -225,13 +251,13 @@ async def consumer_lag(bootstrap: str, names: TopicNames, topics: list[str]) -> 
 
 
 async def wait_until_consumed(bootstrap: str, names: TopicNames, topics: list[str], *, timeout: float = 600.0,
-                              interval: float = 0.5) -> dict[str, int]:
-    """Return once every running group reading `topics` (or what they cause) has committed to the end, twice in a
-    row (a service may still be publishing what the last batch caused)."""
+                              interval: float = 0.5, groups: Collection[str] | None = None) -> dict[str, int]:
+    """Return once every running group reading `topics` (or what they cause; only `groups`, when given) has
+    committed to the end, twice in a row (a service may still be publishing what the last batch caused)."""
     deadline = asyncio.get_running_loop().time() + timeout
     settled = 0
     while True:
-        lag = await consumer_lag(bootstrap, names, topics)
+        lag = await consumer_lag(bootstrap, names, topics, groups)
         settled = settled + 1 if not any(lag.values()) else 0
         if settled >= 2:
             return lag

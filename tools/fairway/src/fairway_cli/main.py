@@ -44,6 +44,11 @@ def replay_app() -> None:
     """Replay historic data as upstream events."""
 
 
+@app.group("backfill", no_args_is_help=True)
+def backfill_app() -> None:
+    """Import a club's legacy CRM export (format: docs/backfill.md) and reconcile it."""
+
+
 @app.group("k8s", no_args_is_help=True)
 def k8s_app() -> None:
     """Kubernetes resources generated from the catalogue."""
@@ -338,6 +343,95 @@ def replay_transactions(file: Path, tenant: str, source: str, wait: bool, skip_b
     out = asdict(result) | {"skipped": result.skipped[:20], "skippedCount": len(result.skipped),
                             "seconds": round(time.monotonic() - started, 1)}
     click.echo(json.dumps(out, default=str, indent=2))
+
+
+@backfill_app.command("import")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--tenant", required=True, help="Tenant the club's data belongs to")
+@click.option("--region", required=True, type=click.Choice(["ZA", "GB"]),
+              help="Where the export comes from: phones are read there, times without a zone are its local time")
+@click.option("--dry-run", is_flag=True, help="Validate and count; publish nothing")
+@click.option("--encoding", default=None, help="Read the files in this encoding (default: UTF-8 only)")
+@click.option("--shared-threshold", type=click.IntRange(min=2), default=3, show_default=True,
+              help="An email or phone on this many people or more identifies none of them")
+@click.option("--wait/--no-wait", default=False, show_default=True,
+              help="Return only when every consumer has processed the import")
+@click.option("--timeout", default=600.0, show_default=True, help="Seconds each wait may take")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the import's summary (JSON) here")
+@bootstrap_option
+@prefix_option
+def backfill_import(folder: Path, tenant: str, region: str, dry_run: bool, encoding: str | None,
+                    shared_threshold: int, wait: bool, timeout: float, out: Path | None, bootstrap: str,
+                    prefix: str) -> None:
+    """Validate a legacy export folder, then publish it as SCL/TeeTime/Messaging events with their historic times.
+
+    Nothing is published if a file cannot be read as a whole (unknown column, not UTF-8): exit code 2. Rows with
+    problems are rejected and named with their line; re-running the same export has no second effect."""
+    import re
+
+    from tqdm import tqdm
+
+    from fairway_cli.backfill.importer import Target, run_import
+    from fairway_cli.backfill.report import render
+    from fairway_schemas.tenant import TENANT_ID_PATTERN
+
+    if not re.fullmatch(TENANT_ID_PATTERN, tenant):
+        raise click.BadParameter("lower-case letters, digits, '-' and '_' only", param_hint="--tenant")
+    bar = tqdm(unit="event", disable=dry_run or None, file=sys.stderr)
+
+    def total(n: int) -> None:
+        bar.total = n
+        bar.refresh()
+
+    try:
+        doc = _run(run_import(folder, tenant, region, None if dry_run else Target(bootstrap, prefix),
+                              config.run_dir(), encoding=encoding, shared_threshold=shared_threshold, wait=wait,
+                              timeout=timeout, progress=bar.update, on_total=total))
+    except (LookupError, TimeoutError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(3) from None
+    finally:
+        bar.close()
+    if out:
+        out.write_text(json.dumps({k: v for k, v in doc.items() if k != "people"}, indent=1, default=str))
+    click.echo(render({"tenant": tenant, "imports": [doc]}))
+    if doc["fileErrors"]:
+        raise SystemExit(2)
+
+
+@backfill_app.command("report")
+@click.option("--tenant", required=True, help="The tenant whose imports to reconcile")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the JSON report (default .run/backfill/<tenant>/report.json)")
+@click.option("--wait", default=60.0, show_default=True,
+              help="Seconds to wait for identity to apply every imported person")
+def backfill_report(tenant: str, out: Path | None, wait: float) -> None:
+    """Reconcile the tenant's imports: per entity in = out + rejected, and from identity's API the profiles
+    created, people who joined an existing profile and merge candidates raised."""
+    import httpx
+
+    from fairway_chassis.tokens import issue_token
+    from fairway_cli.backfill.importer import state_dir
+    from fairway_cli.backfill.report import build_report, render
+    from fairway_cli.platform import service_url
+
+    token = issue_token(config.jwt_secret(), tenant=tenant, roles=["analyst"], subject="fairway-backfill")
+
+    async def go() -> dict:
+        async with httpx.AsyncClient(base_url=service_url("identity"), timeout=30,
+                                     headers={"Authorization": f"Bearer {token}"}) as http:
+            return await build_report(tenant, config.run_dir(), http, wait=wait)
+
+    try:
+        report = _run(go())
+    except httpx.HTTPError as exc:
+        click.echo(f"error: identity did not answer ({exc}); is the platform up?", err=True)
+        raise SystemExit(3) from None
+    path = out or state_dir(config.run_dir(), tenant) / "report.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1, default=str))
+    click.echo(render(report) + f"\n\nJSON report: {path}")
 
 
 @app.command()
