@@ -80,6 +80,36 @@ class PredicateCache:
         return self._items[key]
 
 
+class PendingWrites:
+    """Row writes of a batch held back and sent together, with the effect of sending them one by one.
+
+    Snapshot/attribute/consent columns, counters and scores are disjoint sets of columns, so they commute: a
+    profile's plain writes merge (later values win), and of its counters (or scores) only the latest `as_of`
+    can win (the last of equal ones, as `upsert_if_newer` applied in order would leave). Any other statement
+    of the batch (merges, erasures, links) sends what is held first, so order is kept."""
+
+    def __init__(self, profiles: ProfileRepository) -> None:
+        self.profiles = profiles
+        self.plain: dict[str, dict[str, Any]] = {}
+        self.newer: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)  # as-of column -> profile -> values
+
+    def set(self, profile_id: str, values: dict[str, Any]) -> None:
+        self.plain.setdefault(profile_id, {}).update(values)
+
+    def set_if_newer(self, profile_id: str, values: dict[str, Any], as_of_column: str) -> None:
+        held = self.newer[as_of_column].get(profile_id)
+        if held is None or values[as_of_column] >= held[as_of_column]:
+            self.newer[as_of_column][profile_id] = values
+
+    async def flush(self) -> None:
+        plain, newer = self.plain, self.newer
+        self.plain, self.newer = {}, defaultdict(dict)
+        if plain:
+            await self.profiles.upsert_many(plain)
+        for column, rows in newer.items():
+            await self.profiles.upsert_many(rows, column)
+
+
 def _mentioned(env: Envelope) -> list[str]:
     p = env.payload
     if isinstance(p, ProfileCreated):
@@ -105,6 +135,7 @@ class TenantBatch:
         self.members = MembershipRepository.for_tenant(session, tenant_id)
         self.segments = SegmentRepository.for_tenant(session, tenant_id)
         self.changes = ChangeSet(session, tenant_id, now)
+        self.writes = PendingWrites(self.profiles)
         self.touched: set[str] = set()
         self.tombstones: dict[str, str] = {}
         self.segs: dict[str, Segment] = {}
@@ -121,6 +152,7 @@ class TenantBatch:
         self.segs = {s.segment_id: s for s in await self.segments.all()}
         for env in envelopes:
             await self.apply(env)
+        await self.writes.flush()
         await self.evaluate(before)
         await self.changes.flush()
 
@@ -130,6 +162,7 @@ class TenantBatch:
     async def apply(self, env: Envelope) -> None:
         p = env.payload
         if isinstance(p, ProfileUnmerged):
+            await self.writes.flush()
             await self.profiles.clear_merge_tombstone(p.restoredId)
             if self.tombstones.get(p.restoredId) == "merged":
                 del self.tombstones[p.restoredId]
@@ -141,30 +174,31 @@ class TenantBatch:
         if any(self._dead(i) for i in _mentioned(env)[:1]):
             return  # a late event about someone merged away or erased: nothing to bring back
         if isinstance(p, ProfileCreated):
-            await self.profiles.upsert(p.profile.profileId, mapping.snapshot_values(p.profile))
+            self.writes.set(p.profile.profileId, mapping.snapshot_values(p.profile))
             self.touched.add(p.profile.profileId)
         elif isinstance(p, ProfileUpdated):
             values = mapping.change_values(p.changes)
             if values:
-                await self.profiles.upsert(p.profileId, values)
+                self.writes.set(p.profileId, values)
                 self.touched.add(p.profileId)
         elif isinstance(p, ProfileIdentityLinked):
+            await self.writes.flush()
             await self.profiles.link_identity(p.profileId, p.keyType, p.value)
             self.touched.add(p.profileId)
         elif isinstance(p, ProfileConsentChanged):
-            await self.profiles.upsert(p.profileId, mapping.consent_values(p.consent))
+            self.writes.set(p.profileId, mapping.consent_values(p.consent))
             self.touched.add(p.profileId)
         elif isinstance(p, TimelineCountersUpdated):
-            await self.profiles.upsert_if_newer(p.profileId, mapping.counter_values(p), "counters_as_of")
+            self.writes.set_if_newer(p.profileId, mapping.counter_values(p), "counters_as_of")
             self.touched.add(p.profileId)
         elif isinstance(p, ScoreUpdated):
-            await self.profiles.upsert_if_newer(
-                p.profileId, mapping.score_values(p, env.occurred_at), "scores_as_of"
-            )
+            self.writes.set_if_newer(p.profileId, mapping.score_values(p, env.occurred_at), "scores_as_of")
             self.touched.add(p.profileId)
         elif isinstance(p, ProfileMerged):
+            await self.writes.flush()
             await self.merge(p, env.occurred_at)
         elif isinstance(p, ProfileErased):
+            await self.writes.flush()
             await self.erase(p.profileId, p.erasedAt)
 
     async def merge(self, p: ProfileMerged, at: datetime) -> None:

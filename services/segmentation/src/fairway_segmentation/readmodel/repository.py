@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -131,29 +132,24 @@ class ProfileRepository(RepositoryBase):
     # -- writes -----------------------------------------------------------------------------------------
     async def upsert(self, profile_id: str, values: dict[str, Any]) -> None:
         """Create the row or overwrite the given columns."""
-        row = {"tenant_id": self.tenant_id, "profile_id": profile_id, **values}
-        stmt = insert(profiles).values(row)
-        await self.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[P.tenant_id, P.profile_id],
-                set_={**{k: stmt.excluded[k] for k in values}, "updated_at": func.now()},
-            )
-        )
+        await self.upsert_many({profile_id: values})
 
     async def upsert_if_newer(
         self, profile_id: str, values: dict[str, Any], as_of_column: str
     ) -> None:
         """As upsert, unless the row already holds values from a later moment (out-of-order events)."""
-        row = {"tenant_id": self.tenant_id, "profile_id": profile_id, **values}
-        stmt = insert(profiles).values(row)
-        current = profiles.c[as_of_column]
-        await self.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[P.tenant_id, P.profile_id],
-                set_={**{k: stmt.excluded[k] for k in values}, "updated_at": func.now()},
-                where=or_(current.is_(None), current <= stmt.excluded[as_of_column]),
+        await self.upsert_many({profile_id: values}, as_of_column)
+
+    async def upsert_many(self, rows: dict[str, dict[str, Any]], as_of_column: str | None = None) -> None:
+        """`upsert` (or `upsert_if_newer` on `as_of_column`) of many profiles: one statement per set of columns
+        (executemany, sent as multi-row INSERTs), not one per profile."""
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for profile_id, values in rows.items():
+            by_columns.setdefault(tuple(sorted(values)), []).append(
+                {"tenant_id": self.tenant_id, "profile_id": profile_id, **values}
             )
-        )
+        for columns, params in by_columns.items():
+            await self.session.execute(_upsert_statement(columns, as_of_column), params)
 
     async def link_identity(self, profile_id: str, key_type: str, value: str) -> None:
         v = value.replace("\x00", "").strip()
@@ -252,6 +248,22 @@ class ProfileRepository(RepositoryBase):
                 and_(self.owns(t), t.profile_id == profile_id, t.reason == "merged")
             )
         )
+
+
+@functools.lru_cache(maxsize=64)
+def _upsert_statement(columns: tuple[str, ...], as_of_column: str | None) -> Any:
+    """Built once per set of columns: building an INSERT .. ON CONFLICT costs more Python than running it."""
+    stmt = insert(profiles)
+    where = None
+    if as_of_column is not None:
+        current = profiles.c[as_of_column]
+        where = or_(current.is_(None), current <= stmt.excluded[as_of_column])
+    # RETURNING lets SQLAlchemy send the rows as multi-row INSERTs ("insertmanyvalues")
+    return stmt.on_conflict_do_update(
+        index_elements=[P.tenant_id, P.profile_id],
+        set_={**{k: stmt.excluded[k] for k in columns}, "updated_at": func.now()},
+        where=where,
+    ).returning(P.profile_id)
 
 
 def _group(rows: Any) -> dict[str, list[str]]:
