@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -31,9 +32,10 @@ from fairway_chassis.openapi import document_errors
 from fairway_chassis.settings import ServiceSettings
 from fairway_chassis.state import publish_loop
 from fairway_chassis.state import router as state_router
+from fairway_events.broker_epoch import BrokerEpoch
 from fairway_events.catalogue import TopicNames
 from fairway_events.consumer import BatchHandler, EventConsumer
-from fairway_events.kafka import create_topics, make_producer, wait_for_broker
+from fairway_events.kafka import make_producer, wait_for_broker
 from fairway_events.outbox import OutboxRelay
 from fairway_events.rpc import RpcClient, RpcServer
 from fairway_events.state_topics import StatePublisher, StateSource
@@ -151,9 +153,19 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
         runtime.engine = make_engine(url, s.db_pool_size)
         runtime.sessionmaker = make_sessionmaker(runtime.engine)
         await wait_for_broker(s.kafka_bootstrap)
-        await create_topics(s.kafka_bootstrap, topics)
         runtime.producer = make_producer(s.kafka_bootstrap, client_id=f"fairway-{defn.name}")
         await runtime.producer.start()
+        runtime.relay = OutboxRelay(runtime.engine, runtime.producer, topics, service=defn.name)
+
+        async def broker_lost(last_seen: datetime) -> None:
+            # Rows the relay published shortly before the broker was last seen whole may not have been read by
+            # everyone yet: publish them again (and what followed).
+            await runtime.relay.rewind(last_seen - timedelta(seconds=s.broker_loss_replay_seconds))
+
+        runtime.relay.epoch = BrokerEpoch(runtime.producer, s.kafka_bootstrap, topics, defn.name,
+                                          on_lost=broker_lost)
+        await runtime.relay.epoch.ensure()  # the catalogue's topics, and this service's marker
+        await runtime.relay.epoch.verify()
         for c in runtime.consumers:
             c.bind(runtime.sessionmaker, runtime.producer)
         for server in defn.rpc_servers:
@@ -174,8 +186,9 @@ def create_service(defn: ServiceDefinition) -> FastAPI:
                               client_id=f"fairway-{defn.name}",
                               max_poll_interval_ms=s.kafka_max_poll_interval_ms)
             if s.run_relay:
-                runtime.relay = OutboxRelay(runtime.engine, runtime.producer, topics, service=defn.name)
                 tasks.append(asyncio.create_task(runtime.relay.run(), name=f"{defn.name}-relay"))
+            # Also when the relay is idle (or runs in another replica): a new broker gets its topics back at once.
+            tasks.append(asyncio.create_task(runtime.relay.epoch.watch(), name=f"{defn.name}-broker-epoch"))
             if runtime.jobs is not None and s.run_jobs_worker:
                 tasks.append(asyncio.create_task(runtime.jobs.run_worker(), name=f"{defn.name}-jobs"))
             tasks += [asyncio.create_task(b(runtime), name=f"{defn.name}-bg") for b in defn.background]

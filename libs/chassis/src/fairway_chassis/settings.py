@@ -44,6 +44,10 @@ class ServiceSettings(BaseSettings):
     log_json: bool = True
     tenants: list[str] | None = None  # when set, events of other tenants are dead-lettered
     run_relay: bool = True
+    # A broker found empty (Tansu restarted, a cluster rebuilt): what the relay published this long before the
+    # broker was last seen whole is published again, for readers that had not read it yet (their inboxes drop
+    # repeats). Longer than any reader's lag.
+    broker_loss_replay_seconds: float = Field(default=900.0, ge=0)
     # Off where migrations run as their own step first (`fairway migrate`, a Kubernetes Job before the rollout).
     migrate_on_start: bool = True
     state_publish_seconds: float = Field(default=1.0, gt=0, le=60)  # how often changed rows go to state topics

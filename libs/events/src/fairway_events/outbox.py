@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from fairway_events.broker_epoch import BrokerEpoch
 from fairway_events.catalogue import TopicNames
 from fairway_events.envelope import TOMBSTONE, Envelope, new_event_id, utcnow
 from fairway_events.outbox_sql import Sql, insert_from_json, insert_from_select, specs_of
@@ -40,6 +41,7 @@ _FETCH = (
     "WHERE published_at IS NULL AND id > $1 ORDER BY id LIMIT $2"
 )
 _MARK = f"UPDATE {OUTBOX} SET published_at = now() WHERE id = ANY($1::bigint[])"  # noqa: S608
+_REWIND = text(f"UPDATE {OUTBOX} SET published_at = NULL WHERE published_at >= :since")  # noqa: S608
 
 
 async def _driver(conn: AsyncConnection) -> Any:
@@ -160,6 +162,7 @@ class OutboxRelay:
         batch_size: int = 2000,
         idle_interval: float = 0.05,
         listen_interval: float = 2.0,
+        epoch: BrokerEpoch | None = None,
     ) -> None:
         self.engine = engine
         self.producer = producer
@@ -173,6 +176,8 @@ class OutboxRelay:
         self._stopping = asyncio.Event()
         self._partitions: dict[str, list[int]] = {}
         self._partition_of: dict[tuple[str, bytes], int] = {}
+        # Asked before each publish whether the broker is still the one that holds what was published before.
+        self.epoch = epoch
 
     async def publish_once(self, conn: AsyncConnection) -> int:
         """One batch: fetch, send, wait for the acknowledgements, mark published. Returns the rows published."""
@@ -265,6 +270,8 @@ class OutboxRelay:
                     try:
                         async with self.engine.connect() as conn:
                             while not self._stopping.is_set():
+                                if self.epoch is not None:
+                                    await self.epoch.verify()  # a new broker first gets what the old one lost
                                 if await self.drain(conn) or listener is None:
                                     # Busy (or no notifications): let rows gather for one interval, as a poller
                                     # would, so batches stay large (waking on every commit costs more per row).
@@ -278,7 +285,26 @@ class OutboxRelay:
                 raise
             except Exception:  # broker or database away: keep the rows, try again
                 log.exception("outbox relay error; retrying", service=self.service)
+                self.forget_partitions()  # the topics may come back with other partitions
+                if self.epoch is not None:
+                    self.epoch.invalidate()
                 await self._sleep(1.0)
+
+    def forget_partitions(self) -> None:
+        self._partitions.clear()
+        self._partition_of.clear()
+
+    async def rewind(self, since: datetime) -> int:
+        """Publish again, in order, every row published since `since`: the broker lost them (it came back empty)
+        before every reader had read them. Readers' inboxes drop those they had. Returns the rows."""
+        self.forget_partitions()
+        async with self.engine.begin() as conn:
+            res = await conn.execute(_REWIND, {"since": since})
+        self._wake.set()
+        rows = int(res.rowcount or 0)  # type: ignore[attr-defined]
+        log.warning("outbox rewound: publishing again what the broker lost", service=self.service, rows=rows,
+                    since=since.isoformat())
+        return rows
 
     async def _listen(self, conn: AsyncConnection) -> tuple[Any, Callable[..., None]] | None:
         """LISTEN for committed outbox inserts on the lock's connection when the outbox has its notify trigger:

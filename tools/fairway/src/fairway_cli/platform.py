@@ -150,7 +150,9 @@ def _social_env(env: dict[str, str]) -> dict[str, str]:
                 f"http://127.0.0.1:{social_port}/api/v1/social/connections/oauth/return"}
 
 
-def _wait_ready(timeout: float = 180) -> dict[str, str]:
+def _wait_ready(timeout: float | None = None) -> dict[str, str]:
+    # A loaded machine starts eight services slowly (ml-scoring's imports alone take a minute on 2 busy cores).
+    timeout = timeout or float(os.environ.get("FAIRWAY_READY_TIMEOUT", "300"))
     deadline = time.monotonic() + timeout
     state = {name: "starting" for name in SERVICES}
     with httpx.Client(timeout=2) as client:
