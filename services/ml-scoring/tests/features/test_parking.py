@@ -4,6 +4,7 @@ analysed (the planner knows nothing, as on the first day of a club's history rep
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select, text
 
 from fairway_chassis.db import make_engine, migrate
@@ -30,7 +31,8 @@ def purchases() -> list[LogEvent]:
     ]
 
 
-async def test_announcing_keys_touches_only_their_own_parked_events(database_url: str) -> None:
+@pytest.mark.parametrize("together", [False, True], ids=["one-by-one", "one-run"])
+async def test_announcing_keys_touches_only_their_own_parked_events(database_url: str, together: bool) -> None:
     await migrate(MIGRATIONS, database_url)
     engine = make_engine(database_url, 2)
     try:
@@ -52,8 +54,12 @@ async def test_announcing_keys_touches_only_their_own_parked_events(database_url
             repo = FeatureLogRepository(conn)  # type: ignore[arg-type]
             before = await _touched(conn)  # the counters may still hold earlier transactions' figures
             left: set[str] = set()
-            for i in range(PEOPLE):  # identity announces every person, one profile each
-                left |= await repo.link(TENANT, f"0190c0de-0000-7000-8000-{i:012}", [email(i)])
+            people = [(f"0190c0de-0000-7000-8000-{i:012}", [email(i)]) for i in range(PEOPLE)]
+            if together:  # a batch of profile.created, as a history replay brings them
+                left = await repo.link_many(TENANT, people)
+            else:  # identity announces every person, one profile each
+                for profile_id, keys in people:
+                    left |= await repo.link(TENANT, profile_id, keys)
             after = await _touched(conn)
 
         events, parked = (

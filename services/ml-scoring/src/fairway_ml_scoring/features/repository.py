@@ -40,29 +40,43 @@ class FeatureLogRepository:
 
     async def link(self, tenant_id: str, profile_id: str, keys: Sequence[str]) -> set[str]:
         """Map keys to the profile and move provisional events carrying them; returns the subjects moved away."""
-        if not keys:
-            return set()
-        stmt = insert(ml_identity_keys).values(
-            [{"tenant_id": tenant_id, "key": k, "profile_id": profile_id} for k in dict.fromkeys(keys)]
-        )
-        await self.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["tenant_id", "key"], set_={"profile_id": stmt.excluded.profile_id}
-            )
-        )
-        return await self._unpark(tenant_id, profile_id, list(dict.fromkeys(keys)))
+        return await self.link_many(tenant_id, [(profile_id, keys)])
 
-    async def _unpark(self, tenant_id: str, to: str, keys: list[str]) -> set[str]:
-        """Move the parked events of `keys` to the profile: through ml_parked_keys' primary key, then
-        ml_events' (each an index lookup per row, whatever the statistics say); returns the subjects left."""
-        parked = {
-            r.event_id: r.subject_id
-            for r in await self.session.execute(
-                delete(ml_parked_keys)
-                .where(ml_parked_keys.c.tenant_id == tenant_id, ml_parked_keys.c.key == any_(_texts(keys)))
-                .returning(ml_parked_keys.c.event_id, ml_parked_keys.c.subject_id)
-            )
-        }
+    async def link_many(self, tenant_id: str, links: Sequence[tuple[str, Sequence[str]]]) -> set[str]:
+        """`link` of several profiles, as if in order, in four statements; a key belongs to one of them."""
+        owner: dict[str, str] = {}
+        for profile_id, keys in links:
+            for k in keys:
+                owner.setdefault(k, profile_id)
+        if not owner:
+            return set()
+        await self.session.execute(
+            text(
+                "INSERT INTO ml_identity_keys (tenant_id, key, profile_id) "
+                "SELECT :t, k, p FROM unnest(CAST(:k AS text[]), CAST(:p AS text[])) AS u(k, p) "
+                "ON CONFLICT (tenant_id, key) DO UPDATE SET profile_id = EXCLUDED.profile_id"
+            ),
+            {"t": tenant_id, "k": list(owner), "p": list(owner.values())},
+        )
+        order = {profile_id: i for i, (profile_id, _) in reversed(list(enumerate(links)))}
+        return await self._unpark(tenant_id, owner, order)
+
+    async def _unpark(self, tenant_id: str, owner: dict[str, str], order: dict[str, int]) -> set[str]:
+        """Move the parked events of the keys in `owner` to the keys' profiles: through ml_parked_keys' primary
+        key, then ml_events' (each an index lookup per row, whatever the statistics say); returns the subjects
+        left. An event parked under keys of several profiles goes to the first linked (as in order: the first
+        link takes it, and it waits no more)."""
+        parked: dict[str, str] = {}
+        target: dict[str, str] = {}
+        for r in await self.session.execute(
+            delete(ml_parked_keys)
+            .where(ml_parked_keys.c.tenant_id == tenant_id, ml_parked_keys.c.key == any_(_texts(list(owner))))
+            .returning(ml_parked_keys.c.event_id, ml_parked_keys.c.subject_id, ml_parked_keys.c.key)
+        ):
+            parked[r.event_id] = r.subject_id
+            to = owner[r.key]
+            if r.event_id not in target or order[to] < order[target[r.event_id]]:
+                target[r.event_id] = to
         if not parked:
             return set()
         ids = list(parked)
@@ -73,16 +87,15 @@ class FeatureLogRepository:
             )
         )
         moved = await self.session.execute(
-            update(ml_events)
-            .where(
-                ml_events.c.tenant_id == tenant_id,
-                ml_events.c.event_id == any_(_texts(ids)),
-                ml_events.c.resolved.is_(False),
-            )
-            .values(subject_id=to, resolved=True, received_at=func.now())
-            .returning(ml_events.c.event_id)
+            text(
+                "UPDATE ml_events e SET subject_id = m.p, resolved = true, received_at = now() "
+                "FROM unnest(CAST(:e AS text[]), CAST(:p AS text[])) AS m(e, p) "
+                "WHERE e.tenant_id = :t AND e.event_id = ANY(CAST(:e AS text[])) AND e.event_id = m.e "
+                "AND e.resolved IS false RETURNING e.event_id"
+            ),
+            {"t": tenant_id, "e": ids, "p": [target[i] for i in ids]},
         )
-        return {parked[r.event_id] for r in moved} - {to}
+        return {parked[r.event_id] for r in moved if parked[r.event_id] != target[r.event_id]}
 
     async def _move(self, tenant_id: str, to: str, condition: Any) -> set[str]:
         old = (
@@ -162,19 +175,25 @@ class FeatureLogRepository:
         segment: str | None = None,
         merged_into: str | None = None,
     ) -> None:
-        values: dict[str, Any] = {
-            "tenant_id": tenant_id,
-            "profile_id": profile_id,
-            "status": status,
-            "merged_into": merged_into,
-            "updated_at": func.now(),
-        }
-        changes: dict[str, Any] = {"status": status, "merged_into": merged_into, "updated_at": func.now()}
-        if segment is not None:
-            values["segment"] = changes["segment"] = segment
-        stmt = insert(ml_profiles).values(values)
+        await self.upsert_profiles(tenant_id, [(profile_id, status, segment)], merged_into=merged_into)
+
+    async def upsert_profiles(
+        self, tenant_id: str, rows: Sequence[tuple[str, str, str | None]], *, merged_into: str | None = None
+    ) -> None:
+        """(profile id, status, segment) rows in one statement; a segment of None keeps the one recorded."""
+        if not rows:
+            return
         await self.session.execute(
-            stmt.on_conflict_do_update(index_elements=["tenant_id", "profile_id"], set_=changes)
+            text(
+                "INSERT INTO ml_profiles (tenant_id, profile_id, status, merged_into, segment, updated_at) "
+                "SELECT :t, p, s, :m, g, now() "
+                "FROM unnest(CAST(:p AS text[]), CAST(:s AS text[]), CAST(:g AS text[])) AS u(p, s, g) "
+                "ON CONFLICT (tenant_id, profile_id) DO UPDATE SET status = EXCLUDED.status, "
+                "merged_into = EXCLUDED.merged_into, segment = COALESCE(EXCLUDED.segment, ml_profiles.segment), "
+                "updated_at = now()"
+            ),
+            {"t": tenant_id, "m": merged_into, "p": [r[0] for r in rows], "s": [r[1] for r in rows],
+             "g": [r[2] for r in rows]},
         )
 
     async def set_segment(self, tenant_id: str, profile_id: str, segment: str) -> None:

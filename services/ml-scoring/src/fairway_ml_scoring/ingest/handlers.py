@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fairway_events import Delivery
+from fairway_events import Delivery, Envelope
 from fairway_events.contracts.identity import (
     ProfileConsentChanged,
     ProfileCreated,
@@ -24,6 +24,7 @@ from fairway_events.contracts.identity import (
     ProfileUpdated,
 )
 from fairway_events.contracts.timeline import TimelineCountersUpdated
+from fairway_events.runs import runs
 from fairway_ml_scoring.context import MlContext
 from fairway_ml_scoring.features.events import (
     CONSENT_FLAGS,
@@ -59,8 +60,12 @@ class FeatureIngest:
 
     async def __call__(self, session: AsyncSession, deliveries: list[Delivery]) -> None:
         batch = _Batch(session, self.ctx)
-        for d in deliveries:
-            await batch.apply(d)
+        for kind, run in runs(deliveries, kind=_kind):
+            if kind == "created":
+                await batch.created(run)
+            else:
+                for d in run:
+                    await batch.apply(d)
         await batch.finish()
 
 
@@ -106,16 +111,8 @@ class _Batch:
         await self.flush()
         t = env.tenant_id
         if isinstance(p, ProfileCreated):
-            snap = p.profile
-            moved = await self.repo.link(
-                t, snap.profileId, keys_from_lists(snap.identities.model_dump(), self.region)
-            )
-            await self.repo.upsert_profile(
-                t, snap.profileId, snap.status, segment=snap.attributes.membershipTier
-            )
-            self.pending.append(profile_attributes(env, snap.profileId, snap.attributes, snap.consent))
-            self.touched[t].add(snap.profileId)
-            self.gone[t] |= moved
+            await self.created([d])
+            return
         elif isinstance(p, ProfileIdentityLinked):
             value = normalise(p.keyType, p.value, self.region)
             if value is not None:
@@ -138,6 +135,29 @@ class _Batch:
         elif isinstance(p, ProfileErased):
             await self.repo.erase(t, p.profileId)
             self.gone[t].add(p.profileId)
+        await self.flush()
+
+    async def created(self, deliveries: list[Delivery]) -> None:
+        """profile.created events touching disjoint profiles and keys (a run): their keys, parked events and
+        profiles in a few statements per tenant, with the effect of one by one."""
+        await self.flush()  # identity changes who events belong to: write what came before first
+        by_tenant: dict[str, list[tuple[Envelope, ProfileCreated]]] = defaultdict(list)
+        for d in deliveries:
+            assert isinstance(d.envelope.payload, ProfileCreated)
+            by_tenant[d.envelope.tenant_id].append((d.envelope, d.envelope.payload))
+        for t, events in by_tenant.items():
+            keyed = [(env, p, keys_from_lists(p.profile.identities.model_dump(), self.region)) for env, p in events]
+            # a key announced twice ends the run: the second announcement must find the first one's effects
+            for _, run in runs(keyed, kind=lambda _: None, touches=lambda e: {e[1].profile.profileId, *e[2]}):
+                self.gone[t] |= await self.repo.link_many(t, [(p.profile.profileId, keys) for _, p, keys in run])
+                await self.repo.upsert_profiles(
+                    t, [(p.profile.profileId, p.profile.status, p.profile.attributes.membershipTier)
+                        for _, p, _ in run]
+                )
+                for env, p, _ in run:
+                    snap = p.profile
+                    self.pending.append(profile_attributes(env, snap.profileId, snap.attributes, snap.consent))
+                    self.touched[t].add(snap.profileId)
         await self.flush()
 
     async def flush(self) -> None:
@@ -189,3 +209,8 @@ class _Batch:
                 )
             if touched:
                 await refresh_scores(self.session, self.ctx, tenant_id, sorted(touched), now=now)
+
+
+def _kind(d: Delivery) -> str:
+    return "created" if d.envelope.event_type == "profile.created" else "other"
+
