@@ -10,9 +10,10 @@ import subprocess
 import sys
 
 BENCHES = ["backbone", "identity", "timeline", "segmentation", "ml-scoring", "ai-gateway", "segment-parser", "journeys",
-           "dispatch", "campaigns", "social", "cli", "history"]
+           "dispatch", "campaigns", "social", "cli", "history", "backfill"]
 TITLES = {"backbone": "backbone (libs/events)", "cli": "command line (fairway, fairway-ml)",
-          "history": "history through the whole platform (every consumer group caught up)"}
+          "history": "history through the whole platform (every consumer group caught up)",
+          "backfill": "legacy CRM backfill through the whole platform (every consumer group caught up)"}
 
 
 def main() -> None:

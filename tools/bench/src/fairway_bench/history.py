@@ -50,6 +50,7 @@ class Service:
     proc: subprocess.Popen[bytes]
     port: int
     database: str
+    secret: str = ""  # the JWT secret it accepts, for benchmarks that use its API
 
 
 def cpu_seconds(pid: int) -> float:
@@ -121,7 +122,7 @@ async def start_services(pg_url: str, bootstrap: str, prefix: str, run_dir: Path
         proc = subprocess.Popen(  # noqa: ASYNC220  (a service process for the whole run, as `make up` starts it)
             [sys.executable, "-m", f"fairway_{name.replace('-', '_')}"], env=env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
-        out.append(Service(name, proc, port, database))
+        out.append(Service(name, proc, port, database, secret))
     async with httpx.AsyncClient(timeout=5) as http:
         for s in out:
             deadline = time.monotonic() + 600
