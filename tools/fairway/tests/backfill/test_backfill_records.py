@@ -164,3 +164,21 @@ def test_a_dry_run_writes_no_manifest(tmp_path: Path) -> None:
     doc = asyncio.run(run_import(folder, "club", "ZA", None, tmp_path / "run"))
     assert doc["status"].startswith("dry run") and doc["events"] > 0
     assert not manifest_path(tmp_path / "run", "club", read_export(folder, "ZA")).exists()
+
+
+def test_the_command_validates_and_refuses_with_exit_code_2(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from fairway_cli.main import app
+
+    runner = CliRunner()
+    ok = runner.invoke(app, ["backfill", "import", str(SAMPLES / "gb"), "--tenant", "club", "--region", "GB",
+                             "--dry-run", "--out", str(tmp_path / "gb.json")], env={"FAIRWAY_RUN_DIR": str(tmp_path)})
+    assert ok.exit_code == 0, ok.output
+    assert "people       in        5 = out        5 + rejected      0  [ok]  to publish 5" in ok.output
+    assert "contactPreference.updated" in ok.output
+    assert json.loads((tmp_path / "gb.json").read_text())["status"].startswith("dry run")
+    write(tmp_path / "bad", "people.csv", PEOPLE_HEADER.replace("phone", "cell") + "A1,T,M,t@mweb.co.za,,,2020-01-01\n")
+    bad = runner.invoke(app, ["backfill", "import", str(tmp_path / "bad"), "--tenant", "club", "--region", "ZA"],
+                        env={"FAIRWAY_RUN_DIR": str(tmp_path)})
+    assert bad.exit_code == 2 and "FILE people.csv line 1: unknown column(s) 'cell'" in bad.output

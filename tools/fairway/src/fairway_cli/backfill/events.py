@@ -41,7 +41,7 @@ ACTIVITY_EVENTS: dict[str, tuple[str, str, str]] = {  # type -> (topic, event ty
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Message:
     entity: str
     legacy_id: str
@@ -49,9 +49,7 @@ class Message:
     event_type: str
     topic: str
     key: bytes
-    value: bytes
-    identity: dict[str, str]
-    payload: dict[str, Any]
+    value: bytes  # only the encoded event is kept: an import of a million activities holds them all at once
 
 
 class _Ids:
@@ -75,7 +73,7 @@ def _message(tenant: str, entity: str, legacy_id: str, event_id: str, event_type
     payload = {k: v for k, v in payload.items() if v is not None}
     value = upstream_wire(event_id=event_id, event_type=event_type, tenant_id=tenant, timestamp=at,
                           identity=identity, payload=payload)
-    return Message(entity, legacy_id, event_id, event_type, topic, person_key(identity), value, identity, payload)
+    return Message(entity, legacy_id, event_id, event_type, topic, person_key(identity), value)
 
 
 def people_messages(export: Export, tenant: str) -> list[Message]:
