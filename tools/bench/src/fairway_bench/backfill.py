@@ -16,7 +16,6 @@ import os
 import random
 import resource
 import secrets
-import subprocess
 import tempfile
 import time
 from datetime import datetime, timedelta
@@ -25,7 +24,7 @@ from pathlib import Path
 import httpx
 
 from fairway_bench.benchkit import bench_env, report
-from fairway_bench.history import Service, caught_up, start_services
+from fairway_bench.history import Service, caught_up, start_services, stop_services
 from fairway_cli.backfill.events import Message, people_messages, record_messages
 from fairway_cli.backfill.importer import Target, publish, summary
 from fairway_cli.backfill.records import read_export
@@ -106,13 +105,7 @@ async def main() -> None:
                    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "MiB")
             await _reconcile(run_dir, doc, first, services)
         finally:
-            for s in services:
-                s.proc.terminate()
-            for s in services:
-                try:
-                    s.proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    s.proc.kill()
+            stop_services(services)
 
 
 async def _reconcile(run_dir: Path, doc: dict, first: list[Message], services: list[Service]) -> None:

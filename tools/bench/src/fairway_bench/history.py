@@ -138,6 +138,16 @@ async def start_services(pg_url: str, bootstrap: str, prefix: str, run_dir: Path
     return out
 
 
+def stop_services(services: list[Service]) -> None:
+    for s in services:
+        s.proc.terminate()
+    for s in services:
+        try:
+            s.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            s.proc.kill()
+
+
 async def publish(bootstrap: str, names: TopicNames, events: list[tuple[str, str, bytes, bytes]]) -> None:
     producer = make_producer(bootstrap, client_id="fairway-bench-history")
     await producer.start()
@@ -229,13 +239,7 @@ async def main() -> None:
             if replay_rows:
                 await replay_bench(env.bootstrap, prefix, run_dir, replay_rows)
         finally:
-            for s in services:
-                s.proc.terminate()
-            for s in services:
-                try:
-                    s.proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    s.proc.kill()
+            stop_services(services)
 
 
 async def replay_bench(bootstrap: str, prefix: str, run_dir: Path, rows: int) -> None:
