@@ -15,8 +15,9 @@ from fairway_campaigns.dispatch.endpoints import router as dispatch_router
 from fairway_campaigns.dispatch.service import DispatchService
 from fairway_campaigns.jobs import registry
 from fairway_campaigns.results.endpoints import router as results_router
+from fairway_campaigns.results.handlers import HANDLED as RESULT_EVENTS
 from fairway_campaigns.results.handlers import TOPICS as RESULT_TOPICS
-from fairway_campaigns.results.handlers import results
+from fairway_campaigns.results.handlers import handle as handle_results
 from fairway_campaigns.sending import jobs as _sending_jobs  # noqa: F401  (registers the task)
 from fairway_campaigns.sending.endpoints import router as sending_router
 from fairway_campaigns.settings import Settings
@@ -40,7 +41,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
             description="Campaigns, scheduling, A/B tests, send-time optimisation, event promotion, content approval.",
             routers=[campaigns_router, sending_router, results_router, approvals_router, dispatch_router],
             consumers=[
-                ConsumerSpec(name="campaigns.results", topics=RESULT_TOPICS, handler=results, handles=results.types),
+                ConsumerSpec(name="campaigns.results", topics=RESULT_TOPICS, handler=handle_results, handles=RESULT_EVENTS),
                 ConsumerSpec(name=audience.CONSUMER, topics=audience.TOPICS, handler=audience.AudienceHandler(),
                              handles=audience.HANDLED, max_records=2000),
                 ConsumerSpec(name=dispatch_requests.CONSUMER, topics=dispatch_requests.TOPICS,

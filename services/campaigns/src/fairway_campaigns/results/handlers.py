@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fairway_campaigns.results import service
 from fairway_campaigns.results.repository import STAMPS, ResultRepository
-from fairway_events import Dispatch, Envelope
+from fairway_events import Delivery, Dispatch, Envelope
+from fairway_events.runs import runs
 
 TOPICS = ["messaging.events", "crm.dispatch.outcomes", "teetime.events", "scl.events", "crm.identity"]
 CONVERSIONS = ("teetime.booking.created", "teetime.purchase.completed", "scl.payment.received")
@@ -38,14 +39,27 @@ async def dispatch_outcome(session: AsyncSession, env: Envelope) -> None:
         await ResultRepository(session, env.tenant_id).set_outcome(p.requestId, p.outcome, p.reason, p.at)  # type: ignore[attr-defined]
 
 
-@results.on(*CONVERSIONS)
-async def conversion(session: AsyncSession, env: Envelope) -> None:
-    data = env.payload.payload  # type: ignore[attr-defined]
-    amount = getattr(data, "amount", None) or Decimal(0)
-    await service.converted(session, env.tenant_id, env.event_id, service.keys_of(env.payload.identity),  # type: ignore[attr-defined]
-                            Decimal(amount), env.occurred_at)
-
-
 @results.on("profile.created", "profile.identity_linked", "profile.merged", "profile.unmerged", "profile.erased")
 async def identity(session: AsyncSession, env: Envelope) -> None:
     await service.identity_changed(session, env.tenant_id, env.payload)
+
+
+HANDLED = results.types | set(CONVERSIONS)
+
+
+async def handle(session: AsyncSession, deliveries: list[Delivery]) -> None:
+    """The consumer: runs of conversions (a day's bookings and purchases) are attributed together, per tenant; the
+    other events one by one, in order."""
+    for kind, run in runs(deliveries, kind=lambda d: d.envelope.event_type in CONVERSIONS):
+        if not kind:
+            await results(session, run)
+            continue
+        by_tenant: dict[str, list[service.Conversion]] = {}
+        for d in run:
+            env = d.envelope
+            data = env.payload.payload  # type: ignore[attr-defined]
+            by_tenant.setdefault(env.tenant_id, []).append(service.Conversion(
+                env.event_id, service.keys_of(env.payload.identity),  # type: ignore[attr-defined]
+                Decimal(getattr(data, "amount", None) or 0), env.occurred_at))
+        for tenant_id, events in by_tenant.items():
+            await service.converted_many(session, tenant_id, events)

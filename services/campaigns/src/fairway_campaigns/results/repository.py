@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -103,16 +103,25 @@ class ResultRepository:
     async def convertible(self, profile_id: str, at: datetime, window_days: int) -> list[str]:
         """The person's campaign messages a booking or purchase at `at` is attributed to: every campaign that
         targeted them within the attribution window (requested, or held back as control), last touch per campaign."""
-        rows = (await self.session.execute(
-            select(messages.c.campaign_id, func.max(messages.c.request_id).label("rid"))
-            .where(messages.c.tenant_id == self.tenant_id, messages.c.profile_id == profile_id,
-                   messages.c.wave != "PROOF",
-                   messages.c.outcome.in_(("REQUESTED", "CONTROL_GROUP")),
-                   messages.c.submitted_at <= at,
-                   messages.c.submitted_at >= at - func.make_interval(0, 0, 0, window_days))
-            .group_by(messages.c.campaign_id)
-        )).all()
-        return [r.rid for r in rows]
+        return (await self.convertible_many([(profile_id, at)], window_days))[0]
+
+    async def convertible_many(self, wanted: Sequence[tuple[str, datetime]], window_days: int) -> list[list[str]]:
+        """`convertible` of several (profile, moment) pairs, in one statement; a list per pair."""
+        out: list[list[str]] = [[] for _ in wanted]
+        if not wanted:
+            return out
+        rows = (await self.session.execute(text("""
+            SELECT w.i, max(m.request_id) AS rid
+              FROM unnest(CAST(:p AS text[]), CAST(:at AS timestamptz[])) WITH ORDINALITY AS w(profile_id, at, i)
+              JOIN campaign_messages m ON m.tenant_id = :t AND m.profile_id = w.profile_id
+             WHERE m.wave != 'PROOF' AND m.outcome IN ('REQUESTED', 'CONTROL_GROUP')
+               AND m.submitted_at <= w.at AND m.submitted_at >= w.at - make_interval(days => :days)
+             GROUP BY w.i, m.campaign_id
+        """), {"t": self.tenant_id, "p": [p for p, _ in wanted], "at": [a for _, a in wanted],
+               "days": window_days})).all()
+        for r in rows:
+            out[r.i - 1].append(r.rid)
+        return out
 
     async def convert(self, event_id: str, request_ids: Sequence[str], amount: Decimal, at: datetime) -> None:
         for rid in request_ids:
@@ -131,24 +140,38 @@ class ResultRepository:
     # -- identity keys ----------------------------------------------------------------------------------
     async def link_keys(self, profile_id: str, keys: Sequence[tuple[str, str]]) -> None:
         if keys:
-            stmt = insert(profile_keys).values([
-                {"tenant_id": self.tenant_id, "key_type": t, "key_value": v, "profile_id": profile_id}
-                for t, v in dict.fromkeys(keys)])
-            await self.session.execute(stmt.on_conflict_do_update(
-                index_elements=["tenant_id", "key_type", "key_value"], set_={"profile_id": profile_id}))
+            unique = list(dict.fromkeys(keys))
+            await self.session.execute(text("""
+                INSERT INTO campaign_profile_keys (tenant_id, key_type, key_value, profile_id)
+                SELECT :t, kt, kv, :p FROM unnest(CAST(:kt AS text[]), CAST(:kv AS text[])) AS u(kt, kv)
+                ON CONFLICT (tenant_id, key_type, key_value) DO UPDATE SET profile_id = EXCLUDED.profile_id
+            """), {"t": self.tenant_id, "p": profile_id, "kt": [k for k, _ in unique], "kv": [v for _, v in unique]})
 
     async def forget_profile(self, profile_id: str) -> None:
         await self.session.execute(profile_keys.delete().where(
             profile_keys.c.tenant_id == self.tenant_id, profile_keys.c.profile_id == profile_id))
 
     async def profile_for(self, keys: Sequence[tuple[str, str]]) -> str | None:
-        if not keys:
-            return None
-        conds = [and_(profile_keys.c.key_type == t, profile_keys.c.key_value == v) for t, v in keys]
+        return (await self.profiles_for([keys]))[0]
 
-        return (await self.session.execute(
-            select(profile_keys.c.profile_id).where(profile_keys.c.tenant_id == self.tenant_id, or_(*conds)).limit(1)
-        )).scalar()
+    async def profiles_for(self, wanted: Sequence[Sequence[tuple[str, str]]]) -> list[str | None]:
+        """The profile each list of keys belongs to (its first key identity announced), in one statement."""
+        flat = [(i, t, v) for i, keys in enumerate(wanted) for t, v in keys]
+        out: list[str | None] = [None for _ in wanted]
+        if not flat:
+            return out
+        rows = (await self.session.execute(text("""
+            SELECT DISTINCT ON (w.i) w.i, k.profile_id
+              FROM unnest(CAST(:i AS int[]), CAST(:kt AS text[]), CAST(:kv AS text[])) WITH ORDINALITY
+                   AS w(i, key_type, key_value, n)
+              JOIN campaign_profile_keys k
+                ON k.tenant_id = :t AND k.key_type = w.key_type AND k.key_value = w.key_value
+             ORDER BY w.i, w.n
+        """), {"t": self.tenant_id, "i": [f[0] for f in flat], "kt": [f[1] for f in flat],
+               "kv": [f[2] for f in flat]})).all()
+        for r in rows:
+            out[r.i] = r.profile_id
+        return out
 
     # -- statistics -------------------------------------------------------------------------------------
     async def by_variant(self, campaign_id: str, waves: Sequence[str] = ("ALL", "TEST", "REST")

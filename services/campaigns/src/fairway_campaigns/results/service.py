@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -62,13 +63,29 @@ async def converted(session: AsyncSession, tenant_id: str, event_id: str, keys: 
                     amount: Decimal, at: datetime, window_days: int = DEFAULT_ATTRIBUTION_DAYS) -> int:
     """Attribute an upstream booking or purchase to every campaign that reached (or held back) the person within
     the attribution window before it."""
+    return await converted_many(session, tenant_id, [Conversion(event_id, keys, amount, at)], window_days)
+
+
+@dataclass(frozen=True)
+class Conversion:
+    event_id: str
+    keys: Sequence[tuple[str, str]]
+    amount: Decimal
+    at: datetime
+
+
+async def converted_many(session: AsyncSession, tenant_id: str, events: Sequence[Conversion],
+                         window_days: int = DEFAULT_ATTRIBUTION_DAYS) -> int:
+    """`converted` for a run of events: whose they are and what they convert in two statements whatever the
+    run's size, then the conversions themselves (rare: only people a campaign reached lately) in order."""
     repo = ResultRepository(session, tenant_id)
-    profile = await repo.profile_for(keys)
-    if profile is None:
-        return 0
-    request_ids = await repo.convertible(profile, at, window_days)
-    await repo.convert(event_id, request_ids, amount, at)
-    return len(request_ids)
+    profiles = await repo.profiles_for([e.keys for e in events])
+    known = [(e, p) for e, p in zip(events, profiles, strict=True) if p is not None]
+    requests = await repo.convertible_many([(p, e.at) for e, p in known], window_days)
+    for (e, _), request_ids in zip(known, requests, strict=True):
+        if request_ids:
+            await repo.convert(e.event_id, request_ids, e.amount, e.at)
+    return sum(len(r) for r in requests)
 
 
 async def unsubscribed(session: AsyncSession, tenant_id: str, keys: Sequence[tuple[str, str]], at: datetime) -> None:
