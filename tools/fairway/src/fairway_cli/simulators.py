@@ -32,7 +32,7 @@ FIRST = ["Thabo", "Sipho", "Lerato", "Anele", "Johan", "Pieter", "Sarah", "Emma"
 LAST = ["Nkosi", "van der Merwe", "Botha", "Dlamini", "Smith", "Naidoo", "Pillay", "Mokoena", "Ndlovu", "Pretorius",
         "Jacobs", "Williams", "Khumalo", "Venter", "Mahlangu", "Coetzee", "Adams", "Petersen"]
 TIERS = [("Bronze", 0.35), ("Silver", 0.35), ("Gold", 0.22), ("Platinum", 0.08)]
-ARCHETYPES = [("regular", 0.35), ("occasional", 0.35), ("lapsing", 0.18), ("new", 0.12)]
+ARCHETYPES = [("regular", 0.33), ("occasional", 0.32), ("lapsing", 0.25), ("new", 0.10)]
 COURSES = ["Championship Course", "Lakes Nine", "Highveld Links"]
 
 
@@ -132,7 +132,9 @@ def history(club: list[Member], feed: Feed, days: int = 180) -> None:
                  {"emailOptIn": True, "smsOptIn": rng.random() < 0.6, "pushOptIn": rng.random() < 0.4,
                   "aiMarketingConsent": rng.random() < 0.8, "doNotProfile": False}, f"consent-initial:{m.n}")
         per_week = {"regular": 1.6, "occasional": 0.4, "lapsing": 0.7, "new": 0.9}[m.archetype]
-        active_until = now - timedelta(days=rng.randint(45, 120)) if m.archetype == "lapsing" else now
+        # Lapsing members stop at any time in the period (the last one a month ago), so every point of the history
+        # has recent leavers and stayers side by side: what a churn model learns from (the demo trains one).
+        active_until = now - timedelta(days=rng.randint(30, max(31, days - 20))) if m.archetype == "lapsing" else now
         day = created
         k = 0
         handicap = m.handicap
@@ -163,12 +165,14 @@ def history(club: list[Member], feed: Feed, days: int = 180) -> None:
                     previous, handicap = handicap, round(max(0.0, handicap + rng.uniform(-1.2, 0.8)), 1)
                     feed.add("teetime", "teetime.handicap.updated", m, tee + timedelta(hours=6),
                              {"handicap": handicap, "previousHandicap": previous}, f"hcp:{m.n}:{k}")
-        if m.archetype == "lapsing" and rng.random() < 0.5:
+        if m.archetype == "lapsing" and rng.random() < 0.35:
             feed.add("scl", "scl.membership.cancelled", m, active_until + timedelta(days=20),
                      {"reason": rng.choice(["moved away", "cost", "not playing enough"]),
                       "effectiveDate": (active_until + timedelta(days=30)).date().isoformat()}, f"cancelled:{m.n}")
         elif m.archetype != "new":
             renewed = now - timedelta(days=rng.randint(5, 150))
+            if m.archetype == "lapsing":  # they renewed while still playing, not after they stopped
+                renewed = max(created, active_until - timedelta(days=rng.randint(0, 60)))
             feed.add("scl", "scl.membership.renewed", m, renewed,
                      {"membershipTier": m.tier, "membershipExpiry": date(renewed.year + 1, 6, 30).isoformat(),
                       "amount": {"Bronze": 4500, "Silver": 7800, "Gold": 12500, "Platinum": 19800}[m.tier]},
@@ -364,6 +368,7 @@ async def run_simulators(*, bootstrap: str, prefix: str, tenant: str, members: i
         entries = Entries.after_history(club, tenant)
         responder = asyncio.create_task(messaging_responder(bootstrap, topics, producer, rng))
         marketer = asyncio.create_task(_demo_marketer(tenant, members, state_dir))
+        scientist = asyncio.create_task(_demo_scientist(tenant, bootstrap, topics, state_dir))
         try:
             feed = Feed(tenant, topics)
             while True:
@@ -374,6 +379,7 @@ async def run_simulators(*, bootstrap: str, prefix: str, tenant: str, members: i
         finally:
             responder.cancel()
             marketer.cancel()
+            scientist.cancel()
     finally:
         await producer.stop()
 
@@ -395,3 +401,16 @@ async def _demo_marketer(tenant: str, members: int, state_dir: Path) -> None:
                                   campaigns_url=service_url("campaigns"))
     except Exception as exc:  # the demo's marketer failing must not stop the club's simulators
         print(f"simulators: planning the demo campaigns failed: {exc!r}", flush=True)
+
+
+async def _demo_scientist(tenant: str, bootstrap: str, topics: TopicNames, state_dir: Path) -> None:
+    """Train and promote the demo club's churn and CLV models once ml-scoring has its history."""
+    from fairway_cli import demo_models
+
+    try:
+        done = await demo_models.train(tenant, bootstrap=bootstrap, names=topics, state_dir=state_dir)
+    except Exception as exc:  # the models failing must not stop the club's simulators; rules keep answering
+        print(f"simulators: training the demo models failed: {exc!r}", flush=True)
+        return
+    if done and not done["churn"]["promoted"]:
+        print(f"simulators: the demo churn model did not pass the gate: {done['churn']['gate']}", flush=True)

@@ -15,6 +15,8 @@ import pandas as pd
 from fairway_ml_scoring.clv.bgnbd import BgNbd, GammaGamma, monthly_breakdown
 from fairway_ml_scoring.models.loaded import LoadedModel, ModelRejected, load_model
 
+SERVED_DAYS = 365  # the API's predicted CLV is the next 12 months
+
 
 @dataclass
 class ClvModel:
@@ -27,10 +29,13 @@ class ClvModel:
     learned: LoadedModel | None = None
 
     def predict(self, rfm: pd.DataFrame, features: pd.DataFrame | None) -> np.ndarray:
-        """Predicted spend over the horizon per row (rfm: frequency, recency, T, monetary; NaN = no purchases)."""
+        """Predicted spend over the next 12 months per row (rfm: frequency, recency, T, monetary; NaN = no
+        purchases), whatever horizon the model was trained on: BG/NBD extrapolates to any horizon; the learned
+        model's spend over its horizon is scaled to a year (a club with a short history trains a short horizon)."""
         if self.kind == "learned" and self.learned is not None and features is not None:
-            return np.clip(np.expm1(self.learned.predict_frame(features)), 0, None)
-        return baseline_spend(self.bg, self.gg, rfm, self.horizon_days)
+            spend = np.clip(np.expm1(self.learned.predict_frame(features)), 0, None)
+            return spend * (SERVED_DAYS / self.horizon_days)
+        return baseline_spend(self.bg, self.gg, rfm, SERVED_DAYS)
 
     def monthly(self, row: pd.Series, total: float, months: int = 12) -> list[dict[str, float]]:
         """Monthly breakdown scaled so the months add up to the model's total."""

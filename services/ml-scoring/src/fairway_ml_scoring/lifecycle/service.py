@@ -20,6 +20,7 @@ from fairway_ml_scoring.churn.rules import rule_probability
 from fairway_ml_scoring.churn.service import live_metrics
 from fairway_ml_scoring.churn.training import (
     TrainingError,
+    TrainingReport,
     build_dataset,
     churn_labels,
     onnx_scores,
@@ -76,6 +77,39 @@ def deployed_events(changes: list[AliasChange]) -> list[Any]:
     ]
 
 
+async def _history(sessions: Sessions, ctx: MlContext, tenant_id: str, model: str) -> EventLog:
+    """What training and evaluation both start from: a known model and the club's freshly exported history."""
+    check_model(model)
+    return await export_features(sessions, ctx, tenant_id)
+
+
+async def _train_churn(
+    ctx: MlContext,
+    log_: EventLog,
+    tenant_id: str,
+    as_of: datetime,
+    horizon_days: int | None,
+    label: str | None,
+    *,
+    champion: LoadedModel | None = None,
+    register: bool = True,
+) -> TrainingReport:
+    return await asyncio.to_thread(
+        train_churn,
+        settings=ctx.settings,
+        registry=ctx.reg,
+        features=ctx.fs,
+        log_=log_,
+        tenant_id=tenant_id,
+        as_of=as_of,
+        horizon_days=horizon_days,
+        label=label,
+        champion=champion,
+        register=register,
+        now=ctx.now(),
+    )
+
+
 async def train(
     sessions: Sessions,
     ctx: MlContext,
@@ -85,24 +119,12 @@ async def train(
     horizon_days: int | None = None,
     label: str | None = None,
 ) -> dict[str, Any]:
-    check_model(model)
-    log_ = await export_features(sessions, ctx, tenant_id)
+    log_ = await _history(sessions, ctx, tenant_id, model)
     cache = _cache(ctx, model)
     slot = await asyncio.to_thread(cache.ensure, tenant_id)
-    now = ctx.now()
     if model == "churn":
-        report = await asyncio.to_thread(
-            train_churn,
-            settings=ctx.settings,
-            registry=ctx.reg,
-            features=ctx.fs,
-            log_=log_,
-            tenant_id=tenant_id,
-            as_of=as_of,
-            horizon_days=horizon_days,
-            label=label,
-            champion=slot.served.get(CHAMPION),
-            now=now,
+        report = await _train_churn(
+            ctx, log_, tenant_id, as_of, horizon_days, label, champion=slot.served.get(CHAMPION)
         )
         out = report.public()
         metrics = {k: float(v) for k, v in report.metrics.items() if not np.isnan(v)}
@@ -144,8 +166,7 @@ async def evaluate(
     label: str | None = None,
 ) -> dict[str, Any]:
     """Train as of the date (not registered) and score it against what really happened after it."""
-    check_model(model)
-    log_ = await export_features(sessions, ctx, tenant_id)
+    log_ = await _history(sessions, ctx, tenant_id, model)
     s = ctx.settings
     if model == "clv":
         horizon = horizon_days or s.clv_horizon_days
@@ -167,19 +188,7 @@ async def evaluate(
         }
     horizon = horizon_days or s.churn_horizon_days
     label = label or s.churn_label
-    report = await asyncio.to_thread(
-        train_churn,
-        settings=s,
-        registry=ctx.reg,
-        features=ctx.fs,
-        log_=log_,
-        tenant_id=tenant_id,
-        as_of=as_of,
-        horizon_days=horizon,
-        label=label,
-        register=False,
-        now=ctx.now(),
-    )
+    report = await _train_churn(ctx, log_, tenant_id, as_of, horizon, label, register=False)
 
     def score() -> dict[str, Any]:
         pop = population(log_, as_of, s.population_lookback_days)
