@@ -30,6 +30,12 @@ _MERGE = text(
     " date_of_birth = ((m.fields || EXCLUDED.fields)->>'dateOfBirth')::date"
 )
 
+# One statement text whatever the number of keys (a VALUES list is compiled anew for each length).
+_LINK = text(
+    "INSERT INTO member_keys (tenant_id, key_type, value, profile_id)"
+    " SELECT :tenant, u.key_type, u.value, :pid FROM unnest(:types, :values) AS u(key_type, value)"
+    " ON CONFLICT (tenant_id, key_type, value) DO UPDATE SET profile_id = EXCLUDED.profile_id"
+).bindparams(bindparam("types", type_=ARRAY(String)), bindparam("values", type_=ARRAY(String)))
 
 _RESOLVE = text(
     "SELECT k.key_type, k.value, k.profile_id FROM unnest(:types, :values) AS u(key_type, value)"
@@ -88,12 +94,10 @@ class MemberRepository:
                                                            table.c.profile_id == profile_id))
 
     async def link_keys(self, profile_id: str, keys: Iterable[tuple[str, str]]) -> None:
-        rows = [{"tenant_id": self.tenant_id, "key_type": t, "value": v, "profile_id": profile_id}
-                for t, v in sorted(set(keys))]
-        if rows:
-            stmt = insert(member_keys).values(rows)
-            await self.session.execute(stmt.on_conflict_do_update(
-                index_elements=["tenant_id", "key_type", "value"], set_={"profile_id": stmt.excluded.profile_id}))
+        unique = sorted(set(keys))
+        if unique:
+            await self.session.execute(_LINK, {"tenant": self.tenant_id, "pid": profile_id,
+                                               "types": [t for t, _ in unique], "values": [v for _, v in unique]})
 
     async def move_keys(self, from_profile: str, to_profile: str) -> None:
         await self.session.execute(member_keys.update().where(
