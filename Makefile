@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # Tests mostly wait on the broker and the database, so a few workers share 2 cores well.
 PYTEST_WORKERS ?= 4
 
-.PHONY: install up down status test test-unit test-e2e bench lint format demo topics schemas clean \
+.PHONY: install up down status test test-unit test-e2e chaos bench lint format demo topics schemas clean \
 	deploy-check compose-up compose-down compose-test
 
 # uv lives in a small bootstrap venv of its own, so a fresh machine needs nothing but Python 3.11.
@@ -45,6 +45,9 @@ test-unit: install
 
 test-e2e: install
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+chaos: install ## fault injection under load: SIGKILL each service, restart the broker, stop PostgreSQL 30 s, slow the AI; 0 lost, 0 duplicated
+	FAIRWAY_CHAOS=full $(PY) -m pytest tests/chaos -s $(PYTEST_ARGS)
 
 bench: install ## print throughput and latency figures for this machine
 	$(PY) -m fairway_bench
