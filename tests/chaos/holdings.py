@@ -71,23 +71,24 @@ async def holdings(pg_port: int, load: Load, gold_segment: str) -> Holdings:
     members = {s.person for s in load.sent.values() if s.event_type == "scl.member.created"}
     t: dict[str, Tally] = {}
 
-    # identity: one profile per person, linked to the person's four keys; every event applied once.
+    # identity: one profile per person, linked to the person's keys; every event applied once. (Scenarios share the
+    # club: only this scenario's people count.)
     keys = await _fetch(pg_port, "fairway_identity",
-                        "SELECT k.value, k.profile_id::text AS profile_id FROM identity_key k JOIN profile p "
-                        "ON p.id = k.profile_id AND p.tenant_id = k.tenant_id WHERE k.tenant_id = $1 "
-                        "AND k.key_type = 'teetimePlayerId' AND p.merged_into IS NULL AND p.erased_at IS NULL",
-                        tenant)
+                        "SELECT k.key_type, k.value, k.profile_id::text AS profile_id FROM identity_key k "
+                        "JOIN profile p ON p.id = k.profile_id AND p.tenant_id = k.tenant_id WHERE k.tenant_id = $1 "
+                        "AND k.value = ANY($2::text[]) AND p.merged_into IS NULL AND p.erased_at IS NULL",
+                        tenant, [v for p in people.values() for v in (p.teetime_id, str(p.scl_id), p.contact_id)])
     by_person: dict[str, set[str]] = {}
     for r in keys:
-        by_person.setdefault(r["value"], set()).add(r["profile_id"])
+        if r["key_type"] == "teetimePlayerId":
+            by_person.setdefault(r["value"], set()).add(r["profile_id"])
     profile_of = {n: next(iter(by_person[p.teetime_id])) for n, p in people.items()
                   if len(by_person.get(p.teetime_id, ())) == 1}
-    live = await _fetch(pg_port, "fairway_identity", "SELECT count(*) AS n FROM profile WHERE tenant_id = $1 "
-                        "AND merged_into IS NULL AND erased_at IS NULL", tenant)
-    t["profiles"] = Tally(expected=len(people), held=live[0]["n"],
-                          lost=sorted(people[n].teetime_id for n in people if people[n].teetime_id not in by_person),
+    mine = {r["profile_id"] for r in keys}  # every live profile holding a key of this scenario's people
+    t["profiles"] = Tally(expected=len(people), held=len(mine),
+                          lost=sorted(p.teetime_id for p in people.values() if p.teetime_id not in by_person),
                           duplicated=sorted(k for k, v in by_person.items() if len(v) > 1)
-                          + [f"{live[0]['n'] - len(people)} profiles more than people"] * (live[0]["n"] > len(people)))
+                          + sorted(mine - set(profile_of.values())))
     applied = await _fetch(pg_port, "fairway_identity", "SELECT event_id FROM event_log WHERE tenant_id = $1 "
                            "AND event_id = ANY($2::text[])", tenant, list(sent))
     t["identity events"] = _per_event("identity events", sent, applied)
@@ -103,7 +104,7 @@ async def holdings(pg_port: int, load: Load, gold_segment: str) -> Holdings:
     gold = {profile_of[n] for n in members if n in profile_of and people[n].tier == "Gold"}
     held = await _fetch(pg_port, "fairway_segmentation", "SELECT profile_id::text AS p FROM segment_members "
                         "WHERE tenant_id = $1 AND segment_id::text = $2", tenant, gold_segment)
-    held_ids = Counter(r["p"] for r in held)
+    held_ids = Counter(r["p"] for r in held if r["p"] in mine)
     t["segment members"] = Tally(expected=len(gold), held=len(held_ids), lost=sorted(gold - set(held_ids)),
                                  duplicated=sorted(p for p in held_ids if p not in gold or held_ids[p] > 1))
 
@@ -117,6 +118,7 @@ async def holdings(pg_port: int, load: Load, gold_segment: str) -> Holdings:
     # campaigns (dispatch): the welcome journey asks for one e-mail per new member, and dispatch records it once.
     sends = await _fetch(pg_port, "fairway_campaigns", "SELECT profile_id, status FROM dispatch_ledger "
                          "WHERE tenant_id = $1 AND source_kind = 'JOURNEY'", tenant)
+    sends = [r for r in sends if r["profile_id"] in mine]
     welcomed = Counter(r["profile_id"] for r in sends)
     # Dispatch asks Messaging for those it lets through now (not the journey's control group, nor e-mail held for
     # the morning by quiet hours).
@@ -127,7 +129,7 @@ async def holdings(pg_port: int, load: Load, gold_segment: str) -> Holdings:
     requested = await _fetch(pg_port, "fairway_campaigns", "SELECT body::jsonb #>> '{payload,recipient,profileId}' "
                              "AS p FROM event_outbox WHERE tenant_id = $1 AND event_type = 'messaging.send.requested'",
                              tenant)
-    asked = Counter(r["p"] for r in requested)
+    asked = Counter(r["p"] for r in requested if r["p"] in mine)
     t["messaging.send.requested"] = Tally(
         expected=len(let_through), held=len(asked), lost=sorted(let_through - set(asked)),
         duplicated=sorted(p for p, c in asked.items() if c > 1 or p not in want))

@@ -24,10 +24,10 @@ from .report import REPORTS, Report, report_table
 
 FULL = os.environ.get("FAIRWAY_CHAOS") == "full"
 SCENARIOS: dict[str, Fault] = {
-    **{f"kill {s}": kill_service(s) for s in SERVICE_PORTS},
     "broker restart": restart_broker,
     "postgres down 30s": stop_postgres(30),
     "ai provider 30s/call": slow_ai(30),
+    **{f"kill {s}": kill_service(s) for s in SERVICE_PORTS},
 }
 SHORT = ("kill timeline", "broker restart")
 RATE = 20.0 if FULL else 10.0  # upstream events per second
