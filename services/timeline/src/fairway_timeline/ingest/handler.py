@@ -1,8 +1,8 @@
 """The timeline's one consumer: upstream topics and crm.identity, in one ordered unit of work per batch.
 
 Both kinds of event go through one consumer so a batch applies them in the order they arrived; runs of
-upstream events between identity events are stored in bulk, and so are runs of profile.created (a history's
-announcements are mostly creations).
+upstream events between identity events are stored in bulk, and so are runs of profile.created and
+profile.identity_linked (a history's announcements are mostly new people and their new keys).
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ class TimelineIngest:
         for kind, run in runs([d.envelope for d in deliveries], kind=_kind):
             if kind == "upstream":
                 await upstream.ingest(session, run, settings=self.settings, now=now, touched=touched)
-            elif kind == "profile.created":
-                await sync.created_many(run)
+            elif kind == "announced":
+                await sync.announced_many(run)
             else:
                 for env in run:
                     await sync.apply(env)
@@ -51,4 +51,4 @@ class TimelineIngest:
 def _kind(env: Envelope) -> str:
     if env.event_type not in IDENTITY_EVENTS:
         return "upstream"
-    return env.event_type if env.event_type == "profile.created" else "identity"
+    return "announced" if env.event_type in ("profile.created", "profile.identity_linked") else "identity"

@@ -49,12 +49,10 @@ class IdentitySync:
 
     async def apply(self, env: Envelope) -> None:
         p, t = env.payload, env.tenant_id
-        if isinstance(p, ProfileCreated):
-            await self.created_many([env])
+        if isinstance(p, ProfileCreated | ProfileIdentityLinked):
+            await self.announced_many([env])
         elif isinstance(p, ProfileUpdated):
             await self.updated(t, p)
-        elif isinstance(p, ProfileIdentityLinked):
-            await self.linked(t, p)
         elif isinstance(p, ProfileMerged):
             await self.merged(t, p)
         elif isinstance(p, ProfileUnmerged):
@@ -103,25 +101,32 @@ class IdentitySync:
                     current, current_rank = m.key_profile_id, m.rank
         await self.activities.resolve(list(moves.values()))
 
-    async def created_many(self, envelopes: Sequence[Envelope]) -> None:
-        """profile.created events, applied as if one by one: runs of events touching disjoint profiles and keys
-        share each statement (a snapshot's keys are its own, so a history's creations form long runs)."""
-        by_tenant: dict[str, list[tuple[ProfileCreated, list[Key]]]] = {}
+    async def announced_many(self, envelopes: Sequence[Envelope]) -> None:
+        """profile.created and profile.identity_linked events, applied as if one by one: runs of events touching
+        disjoint profiles and keys share each statement (a history's announcements are mostly new people and
+        their new keys, so they form long runs)."""
+        by_tenant: dict[str, list[tuple[str, str, list[Key]]]] = {}
         for env in envelopes:
-            p = env.payload
-            assert isinstance(p, ProfileCreated)
-            by_tenant.setdefault(env.tenant_id, []).append((p, self._keys(env.tenant_id, p.profile.identities)))
+            by_tenant.setdefault(env.tenant_id, []).append(self._announced(env.tenant_id, env.payload))
         for tenant_id, items in by_tenant.items():
-            for _, run in runs(items, kind=lambda _: None, touches=lambda i: {i[0].profile.profileId, *i[1]}):
+            for _, run in runs(items, kind=lambda _: None, touches=lambda i: {i[0], *i[2]}):
                 profiles = self._profiles(tenant_id)
-                await profiles.ensure_many([(p.profile.profileId, p.profile.status) for p, _ in run])
-                roots = await profiles.canonical_many([p.profile.profileId for p, _ in run])
+                await profiles.ensure_many([(profile_id, status) for profile_id, status, _ in run])
+                roots = await profiles.canonical_many([profile_id for profile_id, _, _ in run])
                 links = []
-                for p, keys in run:
-                    root = roots.get(p.profile.profileId)
+                for profile_id, _, keys in run:
+                    root = roots.get(profile_id)
                     if root is not None and root[1] != "ERASED":
                         links.append((keys, root[0]))
                 await self.link_many(tenant_id, links)
+
+    def _announced(self, tenant_id: str, p: object) -> tuple[str, str, list[Key]]:
+        """(profile id, status if new, keys) of a profile.created or profile.identity_linked."""
+        if isinstance(p, ProfileCreated):
+            return p.profile.profileId, p.profile.status, self._keys(tenant_id, p.profile.identities)
+        assert isinstance(p, ProfileIdentityLinked)
+        value = normalise(p.keyType, p.value, self.settings.phone_region(tenant_id))
+        return p.profileId, "ACTIVE", [] if value is None else [Key(RANK[p.keyType], p.keyType, value)]
 
     # -- events -----------------------------------------------------------------------------------------
     async def updated(self, tenant_id: str, e: ProfileUpdated) -> None:
@@ -137,12 +142,6 @@ class IdentitySync:
         # there too. Later events carrying it resolve through their other keys, as identity does.
         await self._profiles(tenant_id).keep_only_keys(root, keys)
         await self.link(tenant_id, keys, root)
-
-    async def linked(self, tenant_id: str, e: ProfileIdentityLinked) -> None:
-        root = await self._live_root(tenant_id, e.profileId)
-        value = normalise(e.keyType, e.value, self.settings.phone_region(tenant_id))
-        if root is not None and value is not None:
-            await self.link(tenant_id, [Key(RANK[e.keyType], e.keyType, value)], root)
 
     async def merged(self, tenant_id: str, e: ProfileMerged) -> None:
         if e.winnerId == e.loserId:
