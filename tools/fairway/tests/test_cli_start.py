@@ -53,12 +53,11 @@ def test_every_command_starts_on_click_and_the_standard_library() -> None:
     assert modules <= STARTUP
 
 
-def test_fairway_token_imports_only_what_signing_needs(tmp_path: Path) -> None:
+def test_fairway_token_signs_with_the_standard_library(tmp_path: Path) -> None:
     (tmp_path / "jwt_secret").write_text("stonehaven-platform-secret-0123456789abcdef0123456789")
     env = {"FAIRWAY_RUN_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     code = "import sys; from fairway_cli.main import app; app(sys.argv[1:])"
     out, modules = imported(code, "token", "--tenant", "demo", env=env)
-    signing = {"jwt", "cryptography", "_cffi_backend", "bcrypt", "fairway_chassis", "fairway_schemas", "org"}
-    assert out.count(".") == 2  # a JWT
-    assert modules <= STARTUP | signing
-    assert not modules & {"pydantic", "sqlalchemy", "fastapi", "aiokafka", "httpx", "numpy", "structlog"}
+    assert out.count(".") == 2  # a JWT (test_token.py decodes them with PyJWT, as the services do)
+    # HMAC signing is the standard library's: neither PyJWT nor cryptography, nor anything of the services.
+    assert modules <= STARTUP | {"fairway_chassis", "fairway_schemas"}
