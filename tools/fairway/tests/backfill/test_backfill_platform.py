@@ -1,5 +1,6 @@
-"""The ZA and GB samples imported through the real broker into a real identity service (in-process, its own
-database), reconciled through identity's HTTP API: one profile for the person in both exports, phones read in
+"""The ZA and GB samples imported through the real broker into real identity and timeline services (in-process,
+each with its own database), reconciled through identity's HTTP API: activities on the timeline at their historic
+times, one profile for the person in both exports, phones read in
 their source's region, consent mirrored with its historic times, a merge candidate against live data, and an
 interrupted import re-run reporting exactly what an uninterrupted one reports, with no second effect."""
 from __future__ import annotations
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -19,6 +21,8 @@ from fairway_events import TopicNames
 from fairway_identity.app import create_app as identity_app
 from fairway_identity.settings import Settings as IdentitySettings
 from fairway_testkit import RunningService, auth_headers, run_service, send_upstream, wait_for
+from fairway_timeline.app import create_app as timeline_app
+from fairway_timeline.settings import Settings as TimelineSettings
 
 SAMPLES = Path(__file__).parents[4] / "docs" / "backfill-samples"
 CLUBS = ("stonehaven", "northfield")
@@ -52,19 +56,29 @@ def _comparable(report: dict[str, Any]) -> dict[str, Any]:
 
 async def test_za_and_gb_exports_reconcile_through_identity(
         settings_for: Callable[..., Any], created_topics: TopicNames, kafka_bootstrap: str,
-        producer: AIOKafkaProducer, tmp_path: Path) -> None:
+        producer: AIOKafkaProducer, tmp_path: Path, database_name: str, pg_server_url: str) -> None:
     za, gb, root = tmp_path / "za", tmp_path / "gb", tmp_path / "run"
     shutil.copytree(SAMPLES / "za", za)
     shutil.copytree(SAMPLES / "gb", gb)
     target = Target(kafka_bootstrap, created_topics.prefix)
-    async with run_service(identity_app(settings_for(IdentitySettings))) as idn:
-        clients = {c: httpx.AsyncClient(transport=httpx.ASGITransport(app=idn.app), base_url="http://identity",
-                                        headers=auth_headers(c, ["analyst"])) for c in CLUBS}
+    timeline_db = f"{database_name}_tl"  # each service owns its database
+    try:
+        async with (run_service(identity_app(settings_for(IdentitySettings))) as idn,
+                    run_service(timeline_app(settings_for(TimelineSettings, database_name=timeline_db))) as tl):
+            clients = {c: httpx.AsyncClient(transport=httpx.ASGITransport(app=idn.app), base_url="http://identity",
+                                            headers=auth_headers(c, ["analyst"])) for c in CLUBS}
+            try:
+                reports = await _import_both_clubs(idn, clients, producer, created_topics, target, za, gb, root)
+                await _thabos_timeline(clients["stonehaven"], tl)
+            finally:
+                for c in clients.values():
+                    await c.aclose()
+    finally:
+        conn = await asyncpg.connect(pg_server_url.replace("+asyncpg", ""))
         try:
-            reports = await _import_both_clubs(idn, clients, producer, created_topics, target, za, gb, root)
+            await conn.execute(f'DROP DATABASE IF EXISTS "{timeline_db}" WITH (FORCE)')
         finally:
-            for c in clients.values():
-                await c.aclose()
+            await conn.close()
     stonehaven = reports["stonehaven"]
     za_r, gb_r = stonehaven["imports"][1], stonehaven["imports"][0]  # manifests sort GB-gb before ZA-za
     assert (za_r["region"], gb_r["region"]) == ("ZA", "GB")
@@ -124,3 +138,20 @@ async def _import_both_clubs(idn: RunningService, clients: dict[str, httpx.Async
     assert customer["consent"]["emailOptIn"] is True and customer["consent"]["smsOptIn"] is False
     assert customer["consentChangedAt"]["smsOptIn"].startswith("2019-08-14T14:40")
     return reports
+
+
+async def _thabos_timeline(http: httpx.AsyncClient, tl: RunningService) -> None:
+    """Timeline took the records in like live traffic: each activity once, at the legacy system's time."""
+    thabo = (await http.get("/api/v1/customers/resolve", params={"sclMemberId": "SCL-40017"})).json()["profile"]
+
+    async def items() -> list[dict[str, Any]]:
+        r = await tl.http.get(f"/api/v1/customers/{thabo['id']}/timeline", params={"limit": 100},
+                              headers=auth_headers("stonehaven", ["staff"]))
+        got = r.json().get("items", []) if r.status_code == 200 else []
+        return got if len(got) >= 6 else []
+
+    got = [(a["sourceEventId"], a["type"], a["occurredAt"][:16])
+           for a in await wait_for(items, timeout=120, what="Thabo's timeline")]
+    rounds = [g for g in got if g[1] == "ROUND_PLAYED"]
+    assert [r[2] for r in rounds] == ["2024-03-09T05:10"]  # 07:10 in Johannesburg
+    assert len(got) == len({g[0] for g in got})  # no event twice, after three runs of the same export
