@@ -2,8 +2,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,6 +29,7 @@ from fairway_events.contracts.segmentation import SegmentMemberEntered
 from fairway_testkit import RunningService, auth_headers, send_upstream, wait_for
 
 TENANT = "stonehaven"
+KILL_BATCH = 20  # recipients per transaction in the kill tests: many commits, so the kill lands mid-work
 OTHER = "fairwaygolf"
 MARKETER = ("marketer",)
 
@@ -171,3 +177,46 @@ async def send_requests(bootstrap: str, topic: str, campaign_id: str, expect: in
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     await consumer._client.force_metadata_update()  # noqa: SLF001 (a consumer that subscribed to nothing)
     return consumer.partitions_for_topic(topic) or set()
+
+
+class ServiceProcess:
+    """`python -m fairway_campaigns` with this test's database and topics."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def spawn(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "fairway_campaigns"], env=self.env,
+                                     stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+
+    async def start(self) -> None:
+        self.spawn()
+        url = f"http://127.0.0.1:{self.env['FAIRWAY_CAMPAIGNS_PORT']}/readyz"
+
+        async def ready() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the service exited; see {self.log}")
+            try:
+                async with httpx.AsyncClient() as c:
+                    return (await c.get(url, timeout=2)).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        await wait_for(ready, timeout=180, interval=0.3, what="the service to be ready")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)

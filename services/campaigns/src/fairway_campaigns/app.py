@@ -14,6 +14,9 @@ from fairway_campaigns.dispatch import jobs as _dispatch_jobs  # noqa: F401  (re
 from fairway_campaigns.dispatch.endpoints import router as dispatch_router
 from fairway_campaigns.dispatch.service import DispatchService
 from fairway_campaigns.jobs import registry
+from fairway_campaigns.promotions import handlers as promotions
+from fairway_campaigns.promotions import jobs as _promotion_jobs  # noqa: F401  (registers the step task)
+from fairway_campaigns.promotions.endpoints import router as promotions_router
 from fairway_campaigns.results.endpoints import router as results_router
 from fairway_campaigns.results.handlers import HANDLED as RESULT_EVENTS
 from fairway_campaigns.results.handlers import TOPICS as RESULT_TOPICS
@@ -32,6 +35,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     settings = settings or Settings()
     clock = clock or SystemClock()
     dispatch = dispatch or DispatchService()
+    promotion_events = promotions.PromotionEvents(dispatch, registry, clock)
     state = CampaignsState(clock=clock, batch_size=settings.fanout_batch_size, dispatch=dispatch)
     return create_service(
         ServiceDefinition(
@@ -39,7 +43,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
             settings=settings,
             migrations_dir=MIGRATIONS,
             description="Campaigns, scheduling, A/B tests, send-time optimisation, event promotion, content approval.",
-            routers=[campaigns_router, sending_router, results_router, approvals_router, dispatch_router],
+            routers=[campaigns_router, sending_router, results_router, approvals_router, dispatch_router,
+                     promotions_router],
             consumers=[
                 ConsumerSpec(name="campaigns.results", topics=RESULT_TOPICS, handler=handle_results, handles=RESULT_EVENTS),
                 ConsumerSpec(name=audience.CONSUMER, topics=audience.TOPICS, handler=audience.AudienceHandler(),
@@ -47,6 +52,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                 ConsumerSpec(name=dispatch_requests.CONSUMER, topics=dispatch_requests.TOPICS,
                              handler=dispatch_requests.DispatchRequestsHandler(dispatch, clock),
                              handles=dispatch_requests.HANDLED),
+                ConsumerSpec(name=promotions.CONSUMER, topics=promotions.TOPICS, handler=promotion_events,
+                             handles=promotion_events.types),
             ],
             jobs=registry,
             rpc_client=True,  # the AI gateway's content.generate

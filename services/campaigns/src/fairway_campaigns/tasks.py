@@ -22,3 +22,9 @@ class JobDeferrer(Protocol):
 def fanout_lock(tenant_id: str, campaign_id: str) -> str:
     """One fan-out job per campaign waits (queueing lock) and one runs (lock) at a time."""
     return f"fanout:{tenant_id}:{campaign_id}"
+PROMOTION_STEP = "campaigns.promotion_step"  # one step of a promotion's schedule (announcement, a reminder, ...)
+
+
+def promotion_lock(tenant_id: str, promotion_id: str) -> str:
+    """One step of a promotion runs at a time."""
+    return f"promotion:{tenant_id}:{promotion_id}"

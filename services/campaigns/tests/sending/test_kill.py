@@ -3,89 +3,27 @@ middle of a campaign's fan-out, start it again, and every recipient is requested
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 from collections import Counter
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import httpx
-import pytest
-from camp_helpers import Api, Club, audience_of, member, no_dispatch_rules, send_requests, state_of
+from camp_helpers import (
+    KILL_BATCH,
+    Api,
+    Club,
+    ServiceProcess,
+    audience_of,
+    member,
+    no_dispatch_rules,
+    send_requests,
+    state_of,
+)
 
 from fairway_events import TopicNames
-from fairway_localinfra import free_port
 from fairway_testkit import wait_for
-from fairway_testkit.helpers import TEST_JWT_SECRET
 
 AUDIENCE = 1500
-BATCH = 20
-
-
-class ServiceProcess:
-    """`python -m fairway_campaigns` with this test's database and topics."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = env
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def spawn(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "fairway_campaigns"], env=self.env,
-                                     stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
-
-    async def start(self) -> None:
-        self.spawn()
-        url = f"http://127.0.0.1:{self.env['FAIRWAY_CAMPAIGNS_PORT']}/readyz"
-
-        async def ready() -> bool:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise AssertionError(f"the service exited; see {self.log}")
-            try:
-                async with httpx.AsyncClient() as c:
-                    return (await c.get(url, timeout=2)).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        await wait_for(ready, timeout=180, interval=0.3, what="the service to be ready")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-
-
-@pytest.fixture
-async def service(pg_server_url: str, kafka_bootstrap: str, topic_prefix: str, database_name: str,
-                  created_topics: TopicNames, tmp_path: Path) -> AsyncIterator[ServiceProcess]:
-    env = {
-        **os.environ,
-        "FAIRWAY_CAMPAIGNS_DATABASE_URL": pg_server_url, "FAIRWAY_CAMPAIGNS_DATABASE_NAME": database_name,
-        "FAIRWAY_CAMPAIGNS_KAFKA_BOOTSTRAP": kafka_bootstrap, "FAIRWAY_CAMPAIGNS_TOPIC_PREFIX": topic_prefix,
-        "FAIRWAY_CAMPAIGNS_JWT_SECRET": TEST_JWT_SECRET, "FAIRWAY_CAMPAIGNS_PORT": str(free_port()),
-        "FAIRWAY_CAMPAIGNS_FANOUT_BATCH_SIZE": str(BATCH), "FAIRWAY_CAMPAIGNS_KAFKA_SESSION_TIMEOUT_MS": "3000",
-        "FAIRWAY_CAMPAIGNS_JOBS_HEARTBEAT_SECONDS": "0.3", "FAIRWAY_CAMPAIGNS_JOBS_STALLED_SECONDS": "1.5",
-        "FAIRWAY_CAMPAIGNS_JOBS_POLL_SECONDS": "0.2", "FAIRWAY_CAMPAIGNS_LOG_LEVEL": "WARNING",
-    }
-    svc = ServiceProcess(env, tmp_path / "campaigns.log")
-    await svc.start()
-    try:
-        yield svc
-    finally:
-        svc.stop()
+BATCH = KILL_BATCH
 
 
 async def test_kill_mid_fanout_then_restart_requests_everyone_exactly_once(

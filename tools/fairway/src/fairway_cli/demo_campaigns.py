@@ -1,7 +1,8 @@
 """The demo club's marketer: once the club's history is in, it builds an "Active members" segment and plans this
 month's newsletter (sent now), next month's (the 1st at 08:00 in each member's time zone) and an A/B-tested offer
-(in a few minutes), through the same HTTP APIs a person uses. The Messaging simulator answers the send requests,
-so the campaigns' results fill in while the platform runs."""
+(in a few minutes), turns on auto-promotion for the club's competitions and promotes the Club Championship, through
+the same HTTP APIs a person uses. The Messaging simulator answers the send requests and the TeeTime simulator keeps
+entries coming, so the campaigns' and the promotion's results fill in while the platform runs."""
 from __future__ import annotations
 
 import asyncio
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 
 from fairway_chassis.auth import issue_token
+from fairway_cli.simulators import competition
 
 ACTIVE_MEMBERS = {"combinator": "AND", "rules": [{"field": "membershipStatus", "operator": "eq", "value": "ACTIVE"}]}
 
@@ -44,6 +46,14 @@ def demo_campaigns(segment_id: str, now: datetime) -> list[dict[str, Any]]:
     ]
 
 
+def demo_promotion(now: datetime) -> dict[str, Any]:
+    """The Club Championship as the TeeTime simulator publishes it (its entries fill up while the demo runs)."""
+    c = competition(0, now.replace(minute=0, second=0, microsecond=0))
+    return {"name": c["name"], "competitionId": c["competitionId"], "startsAt": c["startsAt"],
+            "entryDeadline": c["entryDeadline"], "capacity": c["capacity"], "format": c["format"],
+            "description": "The club's premier event: two rounds of stableford, prizes for every division."}
+
+
 async def plan(*, tenant: str, secret: str, segmentation_url: str, campaigns_url: str, members: int,
                state_dir: Path) -> None:
     marker = state_dir / f"{tenant}-campaigns.json"
@@ -73,4 +83,12 @@ async def plan(*, tenant: str, secret: str, segmentation_url: str, campaigns_url
         marker.write_text(json.dumps({"segment": segment_id, "campaigns": ids}))
         for cid in ids:
             (await http.post(f"{campaigns_url}/api/v1/campaigns/{cid}/schedule")).raise_for_status()
-    print(f"simulators: the demo marketer scheduled {len(ids)} campaigns for '{tenant}'", flush=True)
+        # Competitions published from now on are promoted on their own; the championship, published before the
+        # club had settings, is promoted by hand (409: it is promoted already).
+        (await http.put(f"{campaigns_url}/api/v1/promotions/settings", json={
+            "autoPromote": True, "channels": ["EMAIL", "PUSH", "SOCIAL"], "audienceSegmentId": segment_id,
+            "reminderDays": [7, 3, 1]})).raise_for_status()
+        r = await http.post(f"{campaigns_url}/api/v1/promotions", json=demo_promotion(datetime.now(UTC)))
+        if r.status_code != 409:
+            r.raise_for_status()
+    print(f"simulators: the demo marketer scheduled {len(ids)} campaigns and a promotion for '{tenant}'", flush=True)

@@ -35,7 +35,8 @@ async def unsubscribed(session: AsyncSession, env: Envelope) -> None:
 @results.on("dispatch.outcome")
 async def dispatch_outcome(session: AsyncSession, env: Envelope) -> None:
     p = env.payload
-    if p.source.kind == "CAMPAIGN":  # type: ignore[attr-defined]
+    # A promotion's messages are recorded with campaigns' (campaign_messages), so its held ones' fate lands there too.
+    if p.source.kind in ("CAMPAIGN", "PROMOTION"):  # type: ignore[attr-defined]
         await ResultRepository(session, env.tenant_id).set_outcome(p.requestId, p.outcome, p.reason, p.at)  # type: ignore[attr-defined]
 
 
