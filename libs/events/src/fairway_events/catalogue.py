@@ -108,6 +108,7 @@ CONSUMER_GROUPS: tuple[ConsumerGroup, ...] = (
                   ("messaging.events", "crm.dispatch.outcomes", "teetime.events", "scl.events", "crm.identity")),
     ConsumerGroup("campaigns.audience", "campaigns", ("crm.identity", "crm.segmentation", "crm.scoring")),
     ConsumerGroup("campaigns.dispatch.requests", "campaigns", ("crm.dispatch.requests",)),
+    ConsumerGroup("campaigns.promotions", "campaigns", ("teetime.events", "crm.social")),
     ConsumerGroup("social.requests", "social", ("crm.social.requests",)),
     ConsumerGroup("social.calendar", "social", ("crm.campaigns", "teetime.events")),
     ConsumerGroup("journeys.events", "journeys", (*UPSTREAM, "crm.identity", "crm.timeline", "crm.scoring",

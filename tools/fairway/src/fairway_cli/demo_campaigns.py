@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from fairway_chassis.auth import issue_token
-from fairway_cli.simulators import competition
+from fairway_cli.competitions import competition
 
 ACTIVE_MEMBERS = {"combinator": "AND", "rules": [{"field": "membershipStatus", "operator": "eq", "value": "ACTIVE"}]}
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from fairway_cli.competitions import COMPETITIONS, competition
 from fairway_events.catalogue import TopicNames
 from fairway_events.contracts.messaging_out import SendRequested
 from fairway_events.envelope import decode_raw, new_event_id, upstream_wire
@@ -221,18 +222,6 @@ def history(club: list[Member], feed: Feed, days: int = 180) -> None:
             feed.add("teetime", "teetime.competition.entry_created", m, at,
                      {"competitionId": f"COMP-{c}", "entryId": f"E{c}-{m.n}", "entries": i + 1,
                       "capacity": details["capacity"]}, f"entry:{c}:{m.n}")
-
-
-# name, capacity, entries before the live feed starts
-COMPETITIONS = [("Club Championship", 40, 26), ("Mixed Betterball", 32, 9), ("Seniors Open", 24, 0)]
-
-
-def competition(c: int, now: datetime) -> dict[str, Any]:
-    """The demo club's competition `c` as TeeTime describes it (dates relative to the club's history)."""
-    starts = (now + timedelta(days=10 + 14 * c)).replace(hour=8)
-    return {"competitionId": f"COMP-{c}", "name": COMPETITIONS[c][0], "startsAt": starts.isoformat(),
-            "entryDeadline": (starts - timedelta(days=3)).isoformat(), "format": "stableford", "entryFee": 250,
-            "capacity": COMPETITIONS[c][1]}
 
 
 def history_entrants(club: list[Member], tenant: str, c: int) -> list[Member]:
