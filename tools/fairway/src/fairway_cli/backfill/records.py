@@ -15,12 +15,20 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from fairway_cli.backfill.values import (
+    BadValue,
+    check_range,
+    parse_amount,
+    parse_bool,
+    parse_handicap,
+    parse_int,
+    parse_when,
+)
 from fairway_schemas.identity_keys import normalize_email, normalize_id, normalize_phone
 
 REGIONS = {"ZA": ("Africa/Johannesburg", "ZAR"), "GB": ("Europe/London", "GBP")}
@@ -55,7 +63,6 @@ CONSENT_FLAGS = {"email": "emailOptIn", "sms": "smsOptIn", "push": "pushOptIn", 
                  "ai_marketing": "aiMarketingConsent", "do_not_profile": "doNotProfile"}
 ACTIVITY_TYPES = ("booking", "booking_cancelled", "round", "purchase", "payment", "handicap", "email_sent",
                   "email_delivered", "email_opened", "email_clicked", "sms_sent")
-TRUE, FALSE = {"true", "yes", "y", "1", "opt-in", "opted_in"}, {"false", "no", "n", "0", "opt-out", "opted_out"}
 MAX_TEXT = 2000
 
 
@@ -131,78 +138,6 @@ class Export:
 
     def accepted(self) -> Counter[str]:
         return Counter({"people": len(self.people)}) + Counter(r.entity for r in self.records)
-
-
-class BadValue(ValueError):
-    pass
-
-
-# -- values ------------------------------------------------------------------------------------------------------
-_DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
-
-
-def parse_when(value: str, column: str, tz: ZoneInfo) -> datetime:
-    """A date or a time; a time without a zone is the region's local time, a date alone is noon there."""
-    v = value.strip()
-    try:
-        if m := _DMY.fullmatch(v):  # both ZA and UK systems write the day first
-            d, mo, y, hh, mm, ss = m.groups()
-            return datetime(int(y), int(mo), int(d), int(hh or 12), int(mm or 0), int(ss or 0), tzinfo=tz)
-        if re.fullmatch(r"\d{8}", v):
-            return datetime.combine(date(int(v[:4]), int(v[4:6]), int(v[6:])), time(12), tzinfo=tz)
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
-            return datetime.combine(date.fromisoformat(v), time(12), tzinfo=tz)
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*", v):
-            at = datetime.fromisoformat(v.replace("Z", "+00:00"))
-            return at if at.tzinfo else at.replace(tzinfo=tz)
-    except ValueError:
-        pass
-    raise BadValue(f"{column} {value[:40]!r} is not a date (YYYY-MM-DD, DD/MM/YYYY, YYYYMMDD or ISO time)")
-
-
-def _check_range(at: datetime, column: str) -> datetime:
-    if not (1900 <= at.year and at <= datetime.now(UTC)):
-        raise BadValue(f"{column} {at.date().isoformat()} is before 1900 or in the future")
-    return at
-
-
-def parse_bool(value: str, column: str) -> bool:
-    v = value.strip().lower()
-    if v in TRUE:
-        return True
-    if v in FALSE:
-        return False
-    raise BadValue(f"{column} {value[:20]!r} is not yes/no (true/false, 1/0, opt-in/opt-out)")
-
-
-def parse_amount(value: str, column: str) -> Decimal:
-    try:
-        amount = Decimal(value.strip().replace(" ", ""))
-    except InvalidOperation:
-        raise BadValue(f"{column} {value[:40]!r} is not a number") from None
-    if not amount.is_finite() or amount < 0:
-        raise BadValue(f"{column} {value[:40]!r} must be a number not below 0")
-    return amount.quantize(Decimal("0.01"))
-
-
-def parse_int(value: str, column: str, low: int, high: int) -> int:
-    try:
-        n = int(value.strip())
-    except ValueError:
-        raise BadValue(f"{column} {value[:20]!r} is not a whole number") from None
-    if not low <= n <= high:
-        raise BadValue(f"{column} {n} is not between {low} and {high}")
-    return n
-
-
-def parse_handicap(value: str) -> float:
-    try:
-        h = float(value.strip().replace("+", "-", 1) if value.strip().startswith("+") else value.strip())
-    except ValueError:
-        raise BadValue(f"handicap {value[:20]!r} is not a number") from None
-    if not -10 <= h <= 54:
-        raise BadValue(f"handicap {h} is not between +10 and 54")
-    return h
 
 
 def _text(row: Row, column: str) -> str | None:
@@ -390,7 +325,7 @@ def _person(row: Row, legacy_id: str, tz: ZoneInfo, out: Export) -> Person:
     ok, why = normalize_id(legacy_id)
     if not ok:
         raise BadValue(f"legacy_id {legacy_id[:40]!r}: {why}")
-    at = _check_range(parse_when(row.get("created_at"), "created_at", tz), "created_at")
+    at = check_range(parse_when(row.get("created_at"), "created_at", tz), "created_at")
     identity: dict[str, str] = {}
     for column, key_type in (("email", "email"), ("phone", "phoneNumber")):
         raw = row.get(column)
@@ -416,7 +351,7 @@ def _person(row: Row, legacy_id: str, tz: ZoneInfo, out: Export) -> Person:
         if v := _text(row, column):
             attributes[attr] = v[:200]
     if dob := row.get("date_of_birth"):
-        born = _check_range(parse_when(dob, "date_of_birth", tz), "date_of_birth").date()
+        born = check_range(parse_when(dob, "date_of_birth", tz), "date_of_birth").date()
         attributes["dateOfBirth"] = born.isoformat()
     handicap = parse_handicap(row.get("handicap")) if row.get("handicap") else None
     return Person(row.line, legacy_id, at, identity, attributes, handicap)
@@ -426,7 +361,7 @@ def _record(entity: str, row: Row, legacy_id: str, tz: ZoneInfo, region: str) ->
     currency = REGIONS[region][1]
 
     def when(column: str) -> datetime:
-        return _check_range(parse_when(row.get(column), column, tz), column)
+        return check_range(parse_when(row.get(column), column, tz), column)
 
     f: dict[str, Any] = {}
     if entity == "memberships":
