@@ -58,6 +58,8 @@ TRANSACTIONS = frozenset(
 # Upstream events that never change a profile's attributes or consent (only resolution and links).
 INERT = frozenset(
     {
+        "teetime.competition.entry_created",  # an entry names the player but changes nothing on the profile
+        "teetime.competition.entry_cancelled",
         "messaging.email.sent",
         "messaging.email.delivered",
         "messaging.email.opened",
