@@ -10,7 +10,7 @@ import pytest
 
 from fairway_chassis import Unprocessable
 from fairway_events import registry
-from fairway_events.contracts.upstream import UPSTREAM_TOPICS
+from fairway_events.contracts.upstream import NO_PERSON_EVENTS, UPSTREAM_TOPICS
 from fairway_timeline.activities.catalogue import KINDS, UPSTREAM, ActivityType, Category, describe
 from fairway_timeline.activities.service import TIMELINE_CURSOR, parse_bound, parse_list
 from fairway_timeline.identity_map.keys import keys_from_hints, keys_from_lists, normalise
@@ -78,7 +78,7 @@ def test_hints_are_tried_in_identity_priority_order() -> None:
 
 def test_every_person_event_upstream_sends_becomes_an_activity() -> None:
     upstream_types = set().union(*(registry.types_on(t) for t in UPSTREAM_TOPICS))
-    assert upstream_types - set(UPSTREAM) == {"teetime.competition.published"}
+    assert upstream_types - set(UPSTREAM) == NO_PERSON_EVENTS
     assert set(KINDS) == set(ActivityType)
     assert {k.category for k in KINDS.values()} == set(Category)
 

@@ -31,6 +31,8 @@ class ActivityType(StrEnum):
     BOOKING_CANCELLED = "BOOKING_CANCELLED"
     ROUND_PLAYED = "ROUND_PLAYED"
     HANDICAP_UPDATED = "HANDICAP_UPDATED"
+    COMPETITION_ENTERED = "COMPETITION_ENTERED"
+    COMPETITION_WITHDRAWN = "COMPETITION_WITHDRAWN"
     PLAYER_CREATED = "PLAYER_CREATED"
     MEMBER_CREATED = "MEMBER_CREATED"
     MEMBER_UPDATED = "MEMBER_UPDATED"
@@ -67,6 +69,8 @@ KINDS: dict[ActivityType, Kind] = {
         Kind(T.BOOKING_CANCELLED, C.BOOKING, True),
         Kind(T.ROUND_PLAYED, C.GOLF, True),
         Kind(T.HANDICAP_UPDATED, C.GOLF, False),  # a consequence of rounds, not a separate act
+        Kind(T.COMPETITION_ENTERED, C.GOLF, True),
+        Kind(T.COMPETITION_WITHDRAWN, C.GOLF, True),
         Kind(T.PLAYER_CREATED, C.GOLF, False),
         Kind(T.MEMBER_CREATED, C.MEMBERSHIP, False),
         Kind(T.MEMBER_UPDATED, C.MEMBERSHIP, False),
@@ -183,6 +187,17 @@ UPSTREAM: dict[str, tuple[ActivityType, Titler]] = {
             f"Handicap updated to {p.handicap:g}",
             f"from {p.previousHandicap:g}" if p.previousHandicap is not None else "",
         ),
+    ),
+    "teetime.competition.entry_created": (
+        T.COMPETITION_ENTERED,
+        lambda p: _join(
+            "Entered a competition",
+            _paren(f"{p.entries} of {p.capacity} entries" if p.entries and p.capacity else ""),
+        ),
+    ),
+    "teetime.competition.entry_cancelled": (
+        T.COMPETITION_WITHDRAWN,
+        lambda p: _join("Withdrew from a competition", _paren(p.reason)),
     ),
     "teetime.purchase.completed": (
         T.PURCHASE,

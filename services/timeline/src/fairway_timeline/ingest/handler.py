@@ -22,7 +22,7 @@ from fairway_timeline.locks import lock_tenants
 from fairway_timeline.settings import Settings
 
 TOPICS = [*UPSTREAM_TOPICS, "crm.identity"]
-# Upstream events that are about a person; teetime.competition.published is not, so it is not consumed.
+# Upstream events that are about a person; a competition's own events (published, full, ...) are not consumed.
 HANDLED = (set(UPSTREAM) & set().union(*(registry.types_on(t) for t in UPSTREAM_TOPICS))) | IDENTITY_EVENTS
 
 
