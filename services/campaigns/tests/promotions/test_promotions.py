@@ -2,7 +2,7 @@
 jobs, dispatch's ledger and the outbox as the record of every effect."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from camp_helpers import Club, member, no_dispatch_rules
@@ -25,13 +25,13 @@ async def club_of(promos: Promotions, n: int = N) -> list[str]:
     return people
 
 
-def start_in(days: int) -> datetime:
-    return (datetime.now(UTC) + timedelta(days=days)).replace(hour=8, minute=0, second=0, microsecond=0)
+def start_in(promos: Promotions, days: int) -> datetime:
+    return (promos.clock.now() + timedelta(days=days)).replace(hour=8, minute=0, second=0, microsecond=0)
 
 
 async def test_published_competition_is_announced_posted_reminded_and_stops_when_full(promos: Promotions) -> None:
     people = await club_of(promos)
-    starts = start_in(10)
+    starts = start_in(promos, 10)
     p = await promos.publish(starts, deadline=starts - timedelta(hours=6))
     s = steps(p)
     assert [s[f"REMINDER_{d}"]["status"] for d in (7, 3, 1)] == ["PENDING"] * 3
@@ -80,7 +80,7 @@ async def test_published_competition_is_announced_posted_reminded_and_stops_when
 
 async def test_a_new_date_moves_the_reminders_and_a_cancellation_stops_everything(promos: Promotions) -> None:
     people = await club_of(promos, 4)
-    starts = start_in(12)
+    starts = start_in(promos, 12)
     p = await promos.publish(starts)
     old = steps(p)
     await promos.enter(people[1], "E-9")
@@ -117,7 +117,7 @@ async def test_a_new_date_moves_the_reminders_and_a_cancellation_stops_everythin
 async def test_a_competition_two_days_away_gets_only_the_one_day_reminder(promos: Promotions) -> None:
     await promos.settings()
     r = await promos.svc.http.post("/api/v1/promotions", headers=promos.headers, json={
-        "name": "Twilight Betterball", "startsAt": (datetime.now(UTC) + timedelta(days=2)).isoformat(),
+        "name": "Twilight Betterball", "startsAt": (promos.clock.now() + timedelta(days=2)).isoformat(),
         "channels": ["EMAIL", "SMS"]})
     assert r.status_code == 201, r.text
     s = steps(r.json())
@@ -132,7 +132,7 @@ async def test_bad_input_names_the_field(promos: Promotions) -> None:
                                   json={"reminderDays": [3, 3]})
     assert r.status_code == 422 and "reminderDays" in r.text
     r = await promos.svc.http.post("/api/v1/promotions", headers=promos.headers, json={
-        "name": "Captain's Day", "startsAt": (datetime.now(UTC) + timedelta(days=9)).isoformat()})
+        "name": "Captain's Day", "startsAt": (promos.clock.now() + timedelta(days=9)).isoformat()})
     assert r.status_code == 422 and "audienceSegmentId" in r.text  # no audience in the body or the settings
     r = await promos.svc.http.get("/api/v1/promotions/nope", headers=promos.headers)
     assert r.status_code == 404
