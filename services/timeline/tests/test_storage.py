@@ -18,9 +18,9 @@ from fairway_events.contracts.identity import ProfileCreated
 from fairway_events.envelope import decode_raw
 from fairway_testkit import TEST_JWT_SECRET, upstream_event
 from fairway_timeline.activities.records import NewActivity
-from fairway_timeline.activities.repository import ActivityRepository
+from fairway_timeline.activities.repository import ActivityBatchRepository
 from fairway_timeline.app import MIGRATIONS
-from fairway_timeline.counters.repository import CountersRepository
+from fairway_timeline.counters.repository import CountersBatchRepository
 from fairway_timeline.counters.service import sweep_once
 from fairway_timeline.db import activities, activity_key_waits
 from fairway_timeline.identity_map.keys import Key
@@ -58,7 +58,7 @@ def _activity(
 
 async def test_one_activity_per_tenant_source_and_event_id(sessions) -> None:  # noqa: ANN001
     async with sessions() as s, s.begin():
-        repo = ActivityRepository(s)
+        repo = ActivityBatchRepository(s)
         first = _activity("e-1")
         assert await repo.insert([first, _activity("e-1")], T) == {first.id}  # a duplicate inside one batch
         assert await repo.insert([_activity("e-1")], T) == set()  # and a later redelivery
@@ -72,10 +72,10 @@ async def test_one_activity_per_tenant_source_and_event_id(sessions) -> None:  #
 
 async def test_rolling_windows_are_exact_to_the_microsecond(sessions) -> None:  # noqa: ANN001
     async with sessions() as s, s.begin():
-        await ActivityRepository(s).insert(
+        await ActivityBatchRepository(s).insert(
             [_activity("e-1"), _activity("e-2", type_="BOOKING_CREATED", at=T + timedelta(days=5))], T
         )
-        repo = CountersRepository(s)
+        repo = CountersBatchRepository(s)
         ref = ("club-a", "p-1")
         inside = (await repo.compute([ref], T + timedelta(days=30, microseconds=-1)))[ref]
         assert inside.values["roundsPlayed30d"] == 1 and inside.values["activityCount30d"] == 2
@@ -138,7 +138,7 @@ async def test_a_pending_event_and_its_identity_event_in_parallel_transactions(s
 
 async def test_sweep_purges_pending_activities_identity_never_claims(sessions) -> None:  # noqa: ANN001
     async with sessions() as s, s.begin():
-        repo = ActivityRepository(s)
+        repo = ActivityBatchRepository(s)
         waiting, resolved = _activity("e-1", profile_id=None), _activity("e-2")
         await repo.insert([waiting, resolved], T)
         await repo.add_waits([(waiting.id, "club-a", Key(1, "email", "who@club.com"))], T)

@@ -1,5 +1,5 @@
-"""Repositories built for one tenant cannot read or change another tenant's notes or identity map, even when
-handed their ids."""
+"""Repositories built for one tenant cannot read or change another tenant's notes, identity map, activities or
+counters, even when handed their ids."""
 
 from __future__ import annotations
 
@@ -10,10 +10,14 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from uuid_utils.compat import uuid7
 
 from fairway_chassis.db import migrate
+from fairway_timeline.activities.records import NewActivity
+from fairway_timeline.activities.repository import ActivityBatchRepository, ActivityRepository, TimelineQuery
 from fairway_timeline.app import MIGRATIONS
-from fairway_timeline.db import notes, profile_keys, profiles
+from fairway_timeline.counters.repository import CountersBatchRepository, CountersRepository
+from fairway_timeline.db import activities, notes, profile_keys, profiles
 from fairway_timeline.identity_map.keys import Key
 from fairway_timeline.identity_map.repository import ProfileBatchRepository, ProfileRepository
 from fairway_timeline.notes.repository import Note, NoteRepository
@@ -68,3 +72,46 @@ async def test_a_tenants_identity_map_neither_reads_nor_changes_another_tenants_
     batch = ProfileBatchRepository(session)
     assert await batch.lookup([(FAIRWAY, "email", key.value)]) == {}
     assert set(await batch.lookup([(STONEHAVEN, "email", key.value)])) == {(STONEHAVEN, "email", key.value)}
+
+
+def _activity(tenant_id: str, source_event_id: str, profile_id: str | None = "p1") -> NewActivity:
+    return NewActivity(
+        id=uuid7(), tenant_id=tenant_id, type="ROUND_PLAYED", category="GOLF", title="Played 18 holes",
+        source_service="teetime", source_event_id=source_event_id, occurred_at=T, payload={}, counts=True,
+        profile_id=profile_id,
+    )
+
+
+async def test_a_tenants_activities_and_counters_are_out_of_another_tenants_reach(session: AsyncSession) -> None:
+    theirs = _activity(STONEHAVEN, "r-1")
+    pending = _activity(STONEHAVEN, "r-2", profile_id=None)
+    batch = ActivityBatchRepository(session)
+    await batch.insert([theirs, pending], T)
+    key = Key(1, "email", "hamish@stonehavengolf.co.uk")
+    await batch.add_waits([(pending.id, STONEHAVEN, key)], T)
+    await CountersBatchRepository(session).save(
+        [((STONEHAVEN, "p1"), (await CountersBatchRepository(session).compute([(STONEHAVEN, "p1")], T))[(STONEHAVEN, "p1")])],
+        T,
+    )
+    await ProfileRepository.for_tenant(session, STONEHAVEN).ensure("p1")
+    await ProfileRepository.for_tenant(session, STONEHAVEN).upsert_keys([key], "p1")
+    mine = ActivityRepository.for_tenant(session, FAIRWAY)
+
+    page = await mine.timeline(TimelineQuery(profile_id="p1", viewer="pro@fairwaygolf.co.za"), 50, None)
+    assert page.items == [] and await mine.pending_count() == 0
+    assert await mine.waits_matching([key]) == []
+    assert await mine.move_all("p1", "p2") == 0
+    assert await mine.move_back("p1", "p2", ["p1"]) == 0
+    assert await mine.delete_waiting_on([(key.key_type, key.value)]) == 0
+    assert await mine.delete_for_profiles(["p1"]) == 0
+    await mine.forget_totals(["p1"])
+    with pytest.raises(ValueError, match="another tenant"):
+        await mine.add(_activity(STONEHAVEN, "r-3"), T)
+    assert await CountersRepository.for_tenant(session, FAIRWAY).get("p1") is None
+
+    ours = ActivityRepository.for_tenant(session, STONEHAVEN)
+    assert [a.id for a in (await ours.timeline(TimelineQuery(profile_id="p1", viewer="x"), 50, None)).items] == [
+        theirs.id]
+    assert await ours.pending_count() == 1 and len(await ours.waits_matching([key])) == 1
+    assert await CountersRepository.for_tenant(session, STONEHAVEN).get("p1") is not None
+    assert (await session.execute(select(func.count()).select_from(activities))).scalar() == 2

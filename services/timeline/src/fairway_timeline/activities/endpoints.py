@@ -38,7 +38,6 @@ async def get_timeline(
     if start is not None and end is not None and start >= end:
         raise Unprocessable("endDate must be after startDate", field="query.endDate")
     query = TimelineQuery(
-        tenant_id=principal.tenant_id,
         profile_id=profile_id,
         viewer=principal.subject,
         categories=parse_list(categories, Category, "categories"),
@@ -46,7 +45,7 @@ async def get_timeline(
         start=start,
         end=end,
     )
-    page = await timeline_page(session, query, limit=limit, cursor=cursor)
+    page = await timeline_page(session, principal.tenant_id, query, limit=limit, cursor=cursor)
     # Serialised straight to JSON (the model documents the response; it needs no second validation).
     return Response(page.model_dump_json(), media_type="application/json")
 

@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fairway_chassis import RepositoryBase
 from fairway_timeline.activities.records import Activity, NewActivity
 from fairway_timeline.db import activities, activity_key_waits, activity_totals, profiles
 from fairway_timeline.identity_map.keys import Key
@@ -56,7 +57,6 @@ class TimelineResult:
 
 @dataclass(frozen=True)
 class TimelineQuery:
-    tenant_id: str
     profile_id: str
     viewer: str
     categories: Sequence[str] = ()
@@ -65,11 +65,13 @@ class TimelineQuery:
     end: datetime | None = None
 
 
-class ActivityRepository:
+class ActivityBatchRepository:
+    """Activities of a consumer batch or a sweep: spans tenants by design, so every row it writes carries its own
+    tenant, and the activity ids it updates come from tenant-scoped reads (`ActivityRepository.waits_matching`)."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    # -- writes -----------------------------------------------------------------------------------------
     async def insert(self, rows: Sequence[NewActivity], recorded_at: datetime) -> set[uuid.UUID]:
         """Insert activities, skipping any whose (tenant, source service, source event id) exists; returns
         the ids actually inserted. One statement for the whole batch (arrays, not one VALUES row each)."""
@@ -134,29 +136,6 @@ class ActivityRepository:
             },
         )
 
-    async def waits_matching(self, tenant_id: str, keys: Sequence[Key]) -> list[WaitMatch]:
-        """Activities waiting for any of `keys`, joined to the key rows identity announced for them."""
-        if not keys:
-            return []
-        rows = (
-            await self.session.execute(
-                text("""
-            SELECT w.activity_id, w.rank, k.id AS key_id, k.profile_id AS key_profile_id,
-                   a.profile_id AS current_profile_id, a.resolved_rank AS current_rank, w.key_type, w.key_value
-              FROM unnest(CAST(:kt AS text[]), CAST(:kv AS text[])) AS u(key_type, key_value)
-              JOIN activity_key_waits w ON w.tenant_id = :t AND w.key_type = u.key_type AND w.key_value = u.key_value
-              JOIN profile_keys k ON k.tenant_id = :t AND k.key_type = w.key_type AND k.key_value = w.key_value
-              JOIN activities a ON a.id = w.activity_id
-        """),
-                {"t": tenant_id, "kt": [k.key_type for k in keys], "kv": [k.value for k in keys]},
-            )
-        ).all()
-        return [
-            WaitMatch(r.activity_id, r.rank, r.key_id, r.key_profile_id, r.current_profile_id, r.current_rank,
-                      r.key_type, r.key_value)
-            for r in rows
-        ]
-
     async def resolve(self, moves: Sequence[tuple[uuid.UUID, str, int, int]]) -> None:
         """(activity id, profile, key id, rank): the activity now hangs on that profile through that key.
         `= ANY(:a)` keeps both statements on primary keys whatever the planner guesses of the join (without it,
@@ -189,16 +168,63 @@ class ActivityRepository:
             {"a": [m[0] for m in moves], "r": [m[3] for m in moves]},
         )
 
-    async def move_all(self, tenant_id: str, from_profile: str, to_profile: str) -> int:
+    async def purge_pending(self, before: datetime) -> int:
+        """Pending activities whose keys identity never announced, and stale waits of resolved ones."""
+        result = await self.session.execute(
+            delete(activities).where(activities.c.profile_id.is_(None), activities.c.recorded_at < before)
+        )
+        await self.session.execute(delete(activity_key_waits).where(activity_key_waits.c.created_at < before))
+        return result.rowcount or 0
+
+    async def pending_count(self) -> int:
+        """Pending activities of every tenant (the sweep's gauge)."""
+        return (
+            await self.session.execute(select(func.count()).select_from(activities).where(activities.c.profile_id.is_(None)))
+        ).scalar_one()
+
+
+class ActivityRepository(RepositoryBase):
+    """One tenant's activities: every statement carries the tenant condition itself."""
+
+    async def add(self, row: NewActivity, recorded_at: datetime) -> bool:
+        """One activity of this tenant (a staff note); False when it exists already."""
+        if row.tenant_id != self.tenant_id:
+            raise ValueError("an activity of another tenant")
+        return bool(await ActivityBatchRepository(self.session).insert([row], recorded_at))
+
+    async def waits_matching(self, keys: Sequence[Key]) -> list[WaitMatch]:
+        """Activities waiting for any of `keys`, joined to the key rows identity announced for them."""
+        if not keys:
+            return []
+        rows = (
+            await self.session.execute(
+                text("""
+            SELECT w.activity_id, w.rank, k.id AS key_id, k.profile_id AS key_profile_id,
+                   a.profile_id AS current_profile_id, a.resolved_rank AS current_rank, w.key_type, w.key_value
+              FROM unnest(CAST(:kt AS text[]), CAST(:kv AS text[])) AS u(key_type, key_value)
+              JOIN activity_key_waits w ON w.tenant_id = :t AND w.key_type = u.key_type AND w.key_value = u.key_value
+              JOIN profile_keys k ON k.tenant_id = :t AND k.key_type = w.key_type AND k.key_value = w.key_value
+              JOIN activities a ON a.id = w.activity_id
+        """),
+                {"t": self.tenant_id, "kt": [k.key_type for k in keys], "kv": [k.value for k in keys]},
+            )
+        ).all()
+        return [
+            WaitMatch(r.activity_id, r.rank, r.key_id, r.key_profile_id, r.current_profile_id, r.current_rank,
+                      r.key_type, r.key_value)
+            for r in rows
+        ]
+
+    async def move_all(self, from_profile: str, to_profile: str) -> int:
         result = await self.session.execute(
             update(activities)
-            .where(activities.c.tenant_id == tenant_id, activities.c.profile_id == from_profile)
+            .where(activities.c.tenant_id == self.tenant_id, activities.c.profile_id == from_profile)
             .values(profile_id=to_profile)
         )
         return result.rowcount or 0
 
     async def move_back(
-        self, tenant_id: str, from_profile: str, to_profile: str, origins: Sequence[str]
+        self, from_profile: str, to_profile: str, origins: Sequence[str]
     ) -> int:
         """Unmerge: activities on `from_profile` go to `to_profile` when the key that resolved them now points
         there, or, for activities without a key (notes), when they were first resolved to one of `origins`."""
@@ -210,14 +236,14 @@ class ActivityRepository:
                     OR (NOT EXISTS (SELECT 1 FROM profile_keys k WHERE k.id = a.resolved_key_id)
                         AND a.origin_profile_id = ANY(CAST(:origins AS text[]))))
         """),
-            {"t": tenant_id, "from": from_profile, "to": to_profile, "origins": list(origins)},
+            {"t": self.tenant_id, "from": from_profile, "to": to_profile, "origins": list(origins)},
         )
         return result.rowcount or 0
 
-    async def delete_for_profiles(self, tenant_id: str, profile_ids: Sequence[str]) -> int:
+    async def delete_for_profiles(self, profile_ids: Sequence[str]) -> int:
         result = await self.session.execute(
             delete(activities).where(
-                activities.c.tenant_id == tenant_id,
+                activities.c.tenant_id == self.tenant_id,
                 or_(
                     activities.c.profile_id.in_(profile_ids), activities.c.origin_profile_id.in_(profile_ids)
                 ),
@@ -225,65 +251,56 @@ class ActivityRepository:
         )
         return result.rowcount or 0
 
-    async def forget_totals(self, tenant_id: str, profile_ids: Sequence[str]) -> None:
+    async def forget_totals(self, profile_ids: Sequence[str]) -> None:
         """Erasure: the trigger left zeroes behind; the rows themselves go too."""
         await self.session.execute(
             delete(activity_totals).where(
-                activity_totals.c.tenant_id == tenant_id, activity_totals.c.profile_id.in_(profile_ids)
+                activity_totals.c.tenant_id == self.tenant_id, activity_totals.c.profile_id.in_(profile_ids)
             )
         )
 
-    async def delete_waiting_on(self, tenant_id: str, keys: Sequence[tuple[str, str]]) -> int:
+    async def delete_waiting_on(self, keys: Sequence[tuple[str, str]]) -> int:
         """Erasure: pending activities waiting for the erased keys go; provisional ones only lose the wait."""
         if not keys:
             return 0
         pairs = tuple_(activity_key_waits.c.key_type, activity_key_waits.c.key_value).in_(list(keys))
         waiting = select(activity_key_waits.c.activity_id).where(
-            activity_key_waits.c.tenant_id == tenant_id, pairs
+            activity_key_waits.c.tenant_id == self.tenant_id, pairs
         )
         result = await self.session.execute(
             delete(activities).where(
-                activities.c.tenant_id == tenant_id,
+                activities.c.tenant_id == self.tenant_id,
                 activities.c.profile_id.is_(None),
                 activities.c.id.in_(waiting),
             )
         )
         await self.session.execute(
-            delete(activity_key_waits).where(activity_key_waits.c.tenant_id == tenant_id, pairs)
+            delete(activity_key_waits).where(activity_key_waits.c.tenant_id == self.tenant_id, pairs)
         )
         return result.rowcount or 0
 
-    async def delete_note_activity(self, tenant_id: str, note_id: uuid.UUID) -> None:
+    async def delete_note_activity(self, note_id: uuid.UUID) -> None:
         await self.session.execute(
             delete(activities).where(
-                activities.c.tenant_id == tenant_id,
+                activities.c.tenant_id == self.tenant_id,
                 activities.c.source_service == "timeline",
                 activities.c.source_event_id == str(note_id),
             )
         )
 
     async def set_note_visibility(
-        self, tenant_id: str, note_id: uuid.UUID, visible_to: str | None, title: str
+        self, note_id: uuid.UUID, visible_to: str | None, title: str
     ) -> None:
         await self.session.execute(
             update(activities)
             .where(
-                activities.c.tenant_id == tenant_id,
+                activities.c.tenant_id == self.tenant_id,
                 activities.c.source_service == "timeline",
                 activities.c.source_event_id == str(note_id),
             )
             .values(visible_to=visible_to, title=title)
         )
 
-    async def purge_pending(self, before: datetime) -> int:
-        """Pending activities whose keys identity never announced, and stale waits of resolved ones."""
-        result = await self.session.execute(
-            delete(activities).where(activities.c.profile_id.is_(None), activities.c.recorded_at < before)
-        )
-        await self.session.execute(delete(activity_key_waits).where(activity_key_waits.c.created_at < before))
-        return result.rowcount or 0
-
-    # -- reads ------------------------------------------------------------------------------------------
     async def timeline(
         self, q: TimelineQuery, limit: int, after: tuple[datetime, uuid.UUID] | None
     ) -> TimelineResult:
@@ -292,7 +309,7 @@ class ActivityRepository:
         while activities arrive)."""
         shape = (bool(q.categories), bool(q.types), q.start is not None, q.end is not None, after is not None)
         params = {
-            "tenant": q.tenant_id,
+            "tenant": self.tenant_id,
             "profile": q.profile_id,
             "viewer": q.viewer,
             "limit": limit,
@@ -325,9 +342,9 @@ class ActivityRepository:
         ]
         return TimelineResult(root, rows[0].status, rows[0].total, items)
 
-    async def pending_count(self, tenant_id: str | None = None) -> int:
+    async def pending_count(self) -> int:
         a = activities.c
-        where = [a.profile_id.is_(None)] + ([a.tenant_id == tenant_id] if tenant_id else [])
+        where = [a.profile_id.is_(None), a.tenant_id == self.tenant_id]
         return (
             await self.session.execute(select(func.count()).select_from(activities).where(*where))
         ).scalar_one()

@@ -58,10 +58,10 @@ def parse_bound(value: str | None, field: str, *, end: bool) -> datetime | None:
 
 
 async def timeline_page(
-    session: AsyncSession, query: TimelineQuery, *, limit: int, cursor: str | None
+    session: AsyncSession, tenant_id: str, query: TimelineQuery, *, limit: int, cursor: str | None
 ) -> TimelinePage:
     after = TIMELINE_CURSOR.decode(cursor)
-    result = await ActivityRepository(session).timeline(query, limit + 1, after)
+    result = await ActivityRepository.for_tenant(session, tenant_id).timeline(query, limit + 1, after)
     if result.profile_id is None or result.status == "ERASED":
         raise NotFound(f"no customer {query.profile_id!r}")
     page = paginate(result.items, limit, TIMELINE_CURSOR, key=lambda r: (r.occurred_at, r.id))

@@ -17,7 +17,7 @@ async def get_counters(
 ) -> CountersOut:
     """The counters last published on crm.timeline for this profile."""
     live = await live_profile(session, principal.tenant_id, profile_id)
-    stored = await CountersRepository(session).get(principal.tenant_id, live)
+    stored = await CountersRepository.for_tenant(session, principal.tenant_id).get(live)
     if stored is None:
         return CountersOut(profileId=live, asOf=None, counters=dict(EMPTY))
     return CountersOut(profileId=live, asOf=stored[1], counters=stored[0])

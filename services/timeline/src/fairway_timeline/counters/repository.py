@@ -12,6 +12,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import delete, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fairway_chassis import RepositoryBase
 from fairway_timeline.activities.catalogue import COUNTED_TYPES
 from fairway_timeline.activities.catalogue import ActivityType as T
 from fairway_timeline.db import profile_counters
@@ -93,7 +94,10 @@ EMPTY: dict[str, Any] = {
 }
 
 
-class CountersRepository:
+class CountersBatchRepository:
+    """Counters of a consumer batch or a sweep: spans tenants by design, every row is addressed by its
+    (tenant, profile) ref."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
@@ -153,15 +157,6 @@ class CountersRepository:
             )
         ).all()
         return {(r.tenant_id, r.profile_id): r.counters for r in rows}
-
-    async def get(self, tenant_id: str, profile_id: str) -> tuple[dict[str, Any], datetime] | None:
-        c = profile_counters.c
-        row = (
-            await self.session.execute(
-                select(c.counters, c.as_of).where(c.tenant_id == tenant_id, c.profile_id == profile_id)
-            )
-        ).first()
-        return (row.counters, row.as_of) if row else None
 
     async def save(self, rows: Sequence[tuple[ProfileRef, Computed]], now: datetime) -> None:
         """Store newly published counters (as of `now`) and when their windows next change."""
@@ -229,3 +224,16 @@ class CountersRepository:
             .all()
         )
         return [(tenant_id, p) for p in rows]
+
+
+class CountersRepository(RepositoryBase):
+    """One tenant's published counters (the API's read)."""
+
+    async def get(self, profile_id: str) -> tuple[dict[str, Any], datetime] | None:
+        c = profile_counters.c
+        row = (
+            await self.session.execute(
+                select(c.counters, c.as_of).where(self.owns(profile_counters), c.profile_id == profile_id)
+            )
+        ).first()
+        return (row.counters, row.as_of) if row else None

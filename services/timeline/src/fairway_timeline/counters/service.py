@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from fairway_chassis import Clock
 from fairway_events import outbox, registry
 from fairway_events.contracts.timeline import TimelineCountersUpdated
-from fairway_timeline.activities.repository import ActivityRepository
-from fairway_timeline.counters.repository import EMPTY, CountersRepository, ProfileRef
+from fairway_timeline.activities.repository import ActivityBatchRepository
+from fairway_timeline.counters.repository import EMPTY, CountersBatchRepository, ProfileRef
 from fairway_timeline.identity_map.repository import ProfileBatchRepository
 from fairway_timeline.locks import lock_tenants
 
@@ -33,7 +33,7 @@ async def refresh(session: AsyncSession, refs: Iterable[ProfileRef], now: dateti
     ordered = sorted(set(refs))
     if not ordered:
         return 0
-    repo = CountersRepository(session)
+    repo = CountersBatchRepository(session)
     computed = await repo.compute(ordered, now)
     stored = await repo.stored(ordered)
     changed, unchanged, events = [], [], []
@@ -62,7 +62,7 @@ async def refresh(session: AsyncSession, refs: Iterable[ProfileRef], now: dateti
 
 async def drop(session: AsyncSession, refs: Iterable[ProfileRef]) -> None:
     """Forget the counters of profiles that no longer exist on their own (merged away, erased)."""
-    await CountersRepository(session).delete(sorted(set(refs)))
+    await CountersBatchRepository(session).delete(sorted(set(refs)))
 
 
 async def sweep_once(
@@ -76,19 +76,19 @@ async def sweep_once(
     now = clock.now()
     published = 0
     async with sessionmaker() as session:
-        tenants = await CountersRepository(session).due_tenants(now)
+        tenants = await CountersBatchRepository(session).due_tenants(now)
     for tenant_id in tenants:
         while True:
             async with sessionmaker() as session, session.begin():
                 await lock_tenants(session, [tenant_id])
-                due = await CountersRepository(session).due_profiles(tenant_id, now, SWEEP_BATCH)
+                due = await CountersBatchRepository(session).due_profiles(tenant_id, now, SWEEP_BATCH)
                 published += await refresh(session, due, now)
             if len(due) < SWEEP_BATCH:
                 break
     async with sessionmaker() as session, session.begin():
         # No tenant lock needed: the delete re-checks `profile_id IS NULL` against a concurrent attach.
-        purged = await ActivityRepository(session).purge_pending(now - pending_ttl)
-        PENDING.set(await ActivityRepository(session).pending_count())
+        purged = await ActivityBatchRepository(session).purge_pending(now - pending_ttl)
+        PENDING.set(await ActivityBatchRepository(session).pending_count())
         await ProfileBatchRepository(session).purge_erased(now - erased_key_retention)
     if purged:
         log.info("purged pending activities whose keys identity never announced", count=purged)

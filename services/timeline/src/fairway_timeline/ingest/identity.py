@@ -19,7 +19,7 @@ from fairway_events.contracts.identity import (
     ProfileUpdated,
 )
 from fairway_events.runs import runs
-from fairway_timeline.activities.repository import ActivityRepository, WaitMatch
+from fairway_timeline.activities.repository import ActivityBatchRepository, ActivityRepository, WaitMatch
 from fairway_timeline.identity_map.keys import RANK, Key, key_hash, keys_from_lists, normalise
 from fairway_timeline.identity_map.repository import ProfileRepository
 from fairway_timeline.ingest.touched import Touched
@@ -41,7 +41,7 @@ IDENTITY_EVENTS = frozenset(
 
 class IdentitySync:
     def __init__(self, session: AsyncSession, settings: Settings, now: datetime, touched: Touched) -> None:
-        self.activities = ActivityRepository(session)
+        self.batch = ActivityBatchRepository(session)
         self.session = session
         self.settings = settings
         self.now = now
@@ -62,6 +62,9 @@ class IdentitySync:
 
     def _profiles(self, tenant_id: str) -> ProfileRepository:
         return ProfileRepository.for_tenant(self.session, tenant_id)
+
+    def _activities(self, tenant_id: str) -> ActivityRepository:
+        return ActivityRepository.for_tenant(self.session, tenant_id)
 
     def _keys(self, tenant_id: str, identities: Identities) -> list[Key]:
         return keys_from_lists(identities.model_dump(), self.settings.phone_region(tenant_id))
@@ -85,7 +88,7 @@ class IdentitySync:
             return
         await self._profiles(tenant_id).upsert_keys_many([(k, p) for keys, p in links for k in keys])
         step = {(k.key_type, k.value): i for i, (keys, _) in enumerate(links) for k in keys}
-        matches = await self.activities.waits_matching(tenant_id, [k for keys, _ in links for k in keys])
+        matches = await self._activities(tenant_id).waits_matching([k for keys, _ in links for k in keys])
         moves = {}
         for activity, steps in _by_activity_and_step(matches, step).items():
             # As if each link ran alone, in order: a link's best key moves the activity if it ranks higher
@@ -99,7 +102,7 @@ class IdentitySync:
                     self.touched.touch(tenant_id, current)
                     self.touched.touch(tenant_id, m.key_profile_id)
                     current, current_rank = m.key_profile_id, m.rank
-        await self.activities.resolve(list(moves.values()))
+        await self.batch.resolve(list(moves.values()))
 
     async def announced_many(self, envelopes: Sequence[Envelope]) -> None:
         """profile.created and profile.identity_linked events, applied as if one by one: runs of events touching
@@ -161,7 +164,7 @@ class IdentitySync:
                 root=loser,
             )
         await self._profiles(tenant_id).set_merged(loser, winner)
-        await self.activities.move_all(tenant_id, loser, winner)
+        await self._activities(tenant_id).move_all(loser, winner)
         await NoteRepository.for_tenant(self.session, tenant_id).move_all(loser, winner)
         await self._profiles(tenant_id).repoint_keys(loser, winner)
         self.touched.drop(tenant_id, loser)
@@ -181,7 +184,7 @@ class IdentitySync:
         await self.link(tenant_id, self._keys(tenant_id, e.restored.identities), e.restoredId)
         await self.link(tenant_id, self._keys(tenant_id, e.profile.identities), winner)
         origins = await self._profiles(tenant_id).subtree(e.restoredId)
-        await self.activities.move_back(tenant_id, winner, e.restoredId, origins)
+        await self._activities(tenant_id).move_back(winner, e.restoredId, origins)
         await NoteRepository.for_tenant(self.session, tenant_id).move_back(winner, e.restoredId, origins)
         self.touched.touch(tenant_id, winner)
         self.touched.touch(tenant_id, e.restoredId)
@@ -194,9 +197,9 @@ class IdentitySync:
         await self._profiles(tenant_id).remember_erased(
             [key_hash(tenant_id, k.key_type, k.value) for k in keys], e.erasedAt, self.now
         )
-        await self.activities.delete_waiting_on(tenant_id, [(k.key_type, k.value) for k in keys])
-        await self.activities.delete_for_profiles(tenant_id, gone)
-        await self.activities.forget_totals(tenant_id, gone)
+        await self._activities(tenant_id).delete_waiting_on([(k.key_type, k.value) for k in keys])
+        await self._activities(tenant_id).delete_for_profiles(gone)
+        await self._activities(tenant_id).forget_totals(gone)
         await NoteRepository.for_tenant(self.session, tenant_id).delete_for_profiles(gone)
         await self._profiles(tenant_id).delete_keys([k.id for k in keys])
         await self._profiles(tenant_id).mark_erased(gone)

@@ -13,7 +13,7 @@ from uuid_utils.compat import uuid7
 from fairway_events import Envelope
 from fairway_timeline.activities.catalogue import describe
 from fairway_timeline.activities.records import NewActivity
-from fairway_timeline.activities.repository import ActivityRepository
+from fairway_timeline.activities.repository import ActivityBatchRepository
 from fairway_timeline.counters.repository import AFFECTS_COUNTERS
 from fairway_timeline.identity_map.keys import key_hash, keys_from_hints
 from fairway_timeline.identity_map.repository import ProfileBatchRepository
@@ -84,7 +84,7 @@ async def ingest(
                 d.profile_id, d.resolved_key_id, d.resolved_rank = hit.profile_id, hit.id, k.rank
                 break
 
-    activities = ActivityRepository(session)
+    activities = ActivityBatchRepository(session)
     inserted = await activities.insert(rows, now)
     new = [d for d in rows if d.id in inserted]
     await activities.add_waits([(d.id, d.tenant_id, k) for d in new for k in d.waits], now)

@@ -35,23 +35,21 @@ async def add(
     await NoteRepository.for_tenant(session, tenant_id).add(note)
     kind = KINDS[ActivityType.NOTE_ADDED]
     # NOTE_ADDED does not count as engagement, so the profile's counters cannot change: no refresh needed.
-    await ActivityRepository(session).insert(
-        [
-            NewActivity(
-                id=uuid7(),
-                tenant_id=tenant_id,
-                type=kind.type,
-                category=kind.category,
-                title=note_title(data.type),
-                source_service=NOTE_SOURCE,
-                source_event_id=str(note.id),
-                occurred_at=now,
-                payload={"noteId": str(note.id), "noteType": str(data.type)},
-                counts=kind.counts,
-                profile_id=profile_id,
-                visible_to=author if data.private else None,
-            )
-        ],
+    await ActivityRepository.for_tenant(session, tenant_id).add(
+        NewActivity(
+            id=uuid7(),
+            tenant_id=tenant_id,
+            type=kind.type,
+            category=kind.category,
+            title=note_title(data.type),
+            source_service=NOTE_SOURCE,
+            source_event_id=str(note.id),
+            occurred_at=now,
+            payload={"noteId": str(note.id), "noteType": str(data.type)},
+            counts=kind.counts,
+            profile_id=profile_id,
+            visible_to=author if data.private else None,
+        ),
         now,
     )
     return note
@@ -82,8 +80,8 @@ async def change(
     await NoteRepository.for_tenant(session, tenant_id).update(note_id, {**values, "updated_at": now})
     updated = Note(**{**note.__dict__, **values, "updated_at": now})
     if "private" in values or "type" in values:
-        await ActivityRepository(session).set_note_visibility(
-            tenant_id, note_id, updated.author if updated.private else None, note_title(updated.type)
+        await ActivityRepository.for_tenant(session, tenant_id).set_note_visibility(
+            note_id, updated.author if updated.private else None, note_title(updated.type)
         )
     return updated
 
@@ -94,4 +92,4 @@ async def remove(
     await _editable(session, tenant_id, profile_id, note_id, principal)
     await NoteRepository.for_tenant(session, tenant_id).delete(note_id)
     # The timeline entry would point at nothing; it goes with the note.
-    await ActivityRepository(session).delete_note_activity(tenant_id, note_id)
+    await ActivityRepository.for_tenant(session, tenant_id).delete_note_activity(note_id)
