@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fairway_ml_scoring.db import ml_profiles
 from fairway_ml_scoring.features.events import LogEvent
 from fairway_ml_scoring.features.keys import provisional_subject
-from fairway_ml_scoring.features.repository import FeatureLogRepository
+from fairway_ml_scoring.features.repository import FeatureLogBatchRepository, FeatureLogRepository
 from fairway_ml_scoring.settings import Settings
 
 
@@ -86,11 +86,11 @@ async def insert_events(session: AsyncSession, events: Iterable[LogEvent], *, an
         }
         for e in events
     ]
-    repo = FeatureLogRepository(session)
+    batch = FeatureLogBatchRepository(session)
     for i in range(0, len(rows), 2000):
-        await repo.append(rows[i : i + 2000])
+        await batch.append(rows[i : i + 2000])
     if announced:
         profiles = await session.execute(select(ml_profiles.c.tenant_id, ml_profiles.c.profile_id))
         known = set(profiles.all())
         for tenant, subject in sorted({(r["tenant_id"], r["subject_id"]) for r in rows} - known):
-            await repo.upsert_profile(tenant, subject, "ACTIVE")
+            await FeatureLogRepository.for_tenant(session, tenant).upsert_profile(subject, "ACTIVE")

@@ -83,7 +83,7 @@ async def test_clv_and_send_time_profiles(ml_settings) -> None:
         assert abs(sum(m["predictedSpend"] for m in body["monthlyBreakdown"]) - body["predictedClv"]) < 0.1
         assert body["totalClv"] == pytest.approx(body["historicalClv"] + body["predictedClv"], abs=0.02)
         async with sessions() as s:
-            log_ = await FeatureLogRepository(s).load("club-a", [member])
+            log_ = await FeatureLogRepository(s, "club-a").load([member])
         assert body["historicalClv"] == pytest.approx(
             float(log_.rows([member], [now]).loc[0, "spend_all"]), abs=0.01
         )
@@ -101,7 +101,7 @@ async def test_clv_and_send_time_profiles(ml_settings) -> None:
         )
         async with sessions() as s, s.begin():
             await insert_events(s, [planted])
-            log_ = await FeatureLogRepository(s).load("club-a")
+            log_ = await FeatureLogRepository(s, "club-a").load()
             await replace_snapshots(s, "club-a", log_, now + timedelta(days=10))
         after = await asyncio.to_thread(
             ctx.fs.historical, "club-a", [member] * 4, [*past, now + timedelta(days=6)]
@@ -125,9 +125,9 @@ async def test_clv_and_send_time_profiles(ml_settings) -> None:
         sto += opens("club-c", "tiny", 9, 2, now)  # a club with almost nothing
         async with sessions() as s, s.begin():
             await insert_events(s, sto)
-            repo = FeatureLogRepository(s)
+            repo = FeatureLogRepository(s, "club-b")
             for p in [f"S{i}" for i in range(6)] + ["newbie"]:
-                await repo.set_segment("club-b", f"teetimePlayerId:{p}", "Senior")
+                await repo.set_segment(f"teetimePlayerId:{p}", "Senior")
 
         async def profile(tenant: str, player: str) -> dict:
             resp = await svc.http.get(

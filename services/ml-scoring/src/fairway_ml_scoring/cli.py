@@ -151,7 +151,7 @@ def score_all_cmd(tenant: str) -> None:
 
     async def go(sessions: Any, ctx: Any) -> Any:
         async with sessions() as session:
-            total = len(await FeatureLogRepository(session).subjects(tenant))
+            total = len(await FeatureLogRepository.for_tenant(session, tenant).subjects())
         with tqdm(total=total, unit="member", desc=f"score {tenant}", file=sys.stderr) as bar:
             result = await score_all(sessions, ctx, tenant, export=True, progress=bar.update)
         await asyncio.get_running_loop().run_in_executor(ctx.online_writer, ctx.fs.materialize, ctx.now())

@@ -9,7 +9,7 @@ from fairway_chassis import Runtime
 from fairway_events import outbox
 from fairway_ml_scoring.context import MlContext
 from fairway_ml_scoring.drift.service import check_drift
-from fairway_ml_scoring.features.repository import FeatureLogRepository
+from fairway_ml_scoring.features.repository import FeatureLogBatchRepository
 from fairway_ml_scoring.lifecycle.service import deployed_events
 from fairway_ml_scoring.scoring.batch import score_all
 
@@ -32,7 +32,7 @@ async def refresh_all_tenants(runtime: Runtime[MlContext]) -> None:
     ctx = runtime.state
     assert runtime.sessionmaker is not None
     async with runtime.sessionmaker() as session:
-        tenants = await FeatureLogRepository(session).tenants()
+        tenants = await FeatureLogBatchRepository(session).tenants()
     for tenant_id in tenants:
         await score_all(runtime.sessionmaker, ctx, tenant_id, export=True)
     loop = asyncio.get_running_loop()
@@ -44,7 +44,7 @@ async def check_all_drift(runtime: Runtime[MlContext]) -> None:
     ctx = runtime.state
     assert runtime.sessionmaker is not None
     async with runtime.sessionmaker() as session:
-        tenants = await FeatureLogRepository(session).tenants()
+        tenants = await FeatureLogBatchRepository(session).tenants()
     for tenant_id in tenants:
         async with runtime.sessionmaker() as session, session.begin():
             await check_drift(session, ctx, tenant_id)

@@ -51,15 +51,15 @@ async def test_announcing_keys_touches_only_their_own_parked_events(database_url
         from fairway_ml_scoring.features.repository import FeatureLogRepository
 
         async with engine.begin() as conn:
-            repo = FeatureLogRepository(conn)  # type: ignore[arg-type]
+            repo = FeatureLogRepository(conn, TENANT)  # type: ignore[arg-type]
             before = await _touched(conn)  # the counters may still hold earlier transactions' figures
             left: set[str] = set()
             people = [(f"0190c0de-0000-7000-8000-{i:012}", [email(i)]) for i in range(PEOPLE)]
             if together:  # a batch of profile.created, as a history replay brings them
-                left = await repo.link_many(TENANT, people)
+                left = await repo.link_many(people)
             else:  # identity announces every person, one profile each
                 for profile_id, keys in people:
-                    left |= await repo.link(TENANT, profile_id, keys)
+                    left |= await repo.link(profile_id, keys)
             after = await _touched(conn)
 
         events, parked = (

@@ -1,4 +1,4 @@
-"""Repositories built for one tenant cannot read or change another tenant's scores, predictions or alerts, even
+"""Repositories built for one tenant cannot read or change another tenant's scores, predictions, alerts or feature log, even
 when handed their ids."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from fairway_chassis.db import migrate
 from fairway_ml_scoring.app import MIGRATIONS
 from fairway_ml_scoring.db import ml_churn_predictions, ml_scores
+from fairway_ml_scoring.features.repository import FeatureLogBatchRepository, FeatureLogRepository
 from fairway_ml_scoring.results.repository import AlertRepository, PredictionRepository, ScoreRepository
 
 T = datetime(2026, 11, 21, 7, 30, tzinfo=UTC)
@@ -72,3 +73,29 @@ async def test_a_tenants_repositories_neither_read_nor_change_another_tenants_ro
     # An alert raised for them does not silence ours.
     assert await AlertRepository.for_tenant(session, STONEHAVEN).raise_once("feature_drift", "x", 0.4, T, 86400)
     assert await AlertRepository.for_tenant(session, FAIRWAY).raise_once("feature_drift", "x", 0.4, T, 86400)
+
+
+def _event(tenant: str, event_id: str, subject: str, key: str) -> dict:
+    return {"tenant_id": tenant, "event_id": event_id, "subject_id": subject, "resolved": False, "keys": [key],
+            "kind": "email_opened", "occurred_at": T - timedelta(days=1), "amount": None, "quantity": None,
+            "attrs": {}}
+
+
+async def test_a_tenants_feature_log_neither_reads_nor_changes_another_tenants(session: AsyncSession) -> None:
+    key = "email#hamish@stonehavengolf.co.uk"
+    await FeatureLogBatchRepository(session).append([_event(STONEHAVEN, "e-1", key, key)])
+    theirs = FeatureLogRepository.for_tenant(session, STONEHAVEN)
+    await theirs.upsert_profile("p1", "ACTIVE", segment="Senior")
+    mine = FeatureLogRepository.for_tenant(session, FAIRWAY)
+
+    assert await mine.link("p-mine", [key]) == set()  # their parked event stays theirs
+    assert await mine.resolve([key]) == {key: "p-mine"}
+    assert await mine.known_subject("p1") is False and await mine.subjects() == []
+    assert await mine.open_times(T - timedelta(days=30)) == [] and len((await mine.load()).subjects) == 0
+    await mine.erase("p1")
+
+    assert await theirs.known_subject("p1") and await theirs.segment_of("p1") == "Senior"
+    assert await theirs.resolve([key]) == {}
+    assert await theirs.link("p1", [key]) == {key}  # their event moves from the key's subject to their profile
+    assert list((await theirs.load()).subjects) == ["p1"]
+    assert len(await FeatureLogBatchRepository(session).open_times_everywhere(T - timedelta(days=30))) == 1

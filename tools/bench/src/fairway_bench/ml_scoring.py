@@ -134,7 +134,10 @@ async def main() -> None:
                 events, roster = club_history(
                     "bench", members=400, start=now - timedelta(days=640), end=now, seed=9
                 )
-                from fairway_ml_scoring.features.repository import FeatureLogRepository
+                from fairway_ml_scoring.features.repository import (
+                    FeatureLogBatchRepository,
+                    FeatureLogRepository,
+                )
 
                 rows = [
                     {
@@ -152,7 +155,7 @@ async def main() -> None:
                     for e in events
                 ]
                 async with sessions() as s, s.begin():
-                    repo = FeatureLogRepository(s)
+                    repo = FeatureLogBatchRepository(s)
                     for i in range(0, len(rows), 5000):
                         await repo.append(rows[i : i + 5000])
                 t = time.perf_counter()
@@ -167,7 +170,7 @@ async def main() -> None:
 
                 # Online store with 50,000 members: the club's real rows, replicated with new ids.
                 async with sessions() as s:
-                    log_ = await FeatureLogRepository(s).load("bench")
+                    log_ = await FeatureLogRepository(s, "bench").load()
                 members = [str(m) for m in log_.subjects]
                 base = log_.rows(members, [now] * len(members))
                 reps = int(np.ceil(ONLINE_MEMBERS / len(base)))

@@ -272,10 +272,10 @@ async def features_from_log(
 ) -> np.ndarray | None:
     """Model features of a member the online store has no row for yet (new store, lost store): computed from
     the event log, and pushed once the request's transaction commits. None: nobody by that id."""
-    repo = FeatureLogRepository(session)
-    if not await repo.known_subject(tenant_id, subject):
+    repo = FeatureLogRepository.for_tenant(session, tenant_id)
+    if not await repo.known_subject(subject):
         return None
-    log_ = await repo.load(tenant_id, [subject])
+    log_ = await repo.load([subject])
     frame = log_.rows([subject], [now])
     ctx.after_commit(session, lambda: ctx.fs.push(tenant_id, [subject], frame, now))
     raw = frame[list(RAW_FIELDS)].to_numpy(dtype=np.float64)

@@ -48,11 +48,11 @@ async def _segment(session: AsyncSession, tenant_id: str, value: float) -> str:
 
 
 async def predict_clv(session: AsyncSession, ctx: MlContext, tenant_id: str, subject: str) -> dict[str, Any]:
-    repo = FeatureLogRepository(session)
-    if not await repo.known_subject(tenant_id, subject):
+    repo = FeatureLogRepository.for_tenant(session, tenant_id)
+    if not await repo.known_subject(subject):
         raise NotFound(f"no customer {subject!r} in this club")
     now = ctx.now()
-    log_ = await repo.load(tenant_id, [subject])
+    log_ = await repo.load([subject])
     raw = log_.rows([subject], [now])
     features = model_features(raw, np.array([now.timestamp()]))
     rfm = log_.rfm(until=now, subjects=[subject])

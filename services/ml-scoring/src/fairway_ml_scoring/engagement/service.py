@@ -16,13 +16,13 @@ from fairway_ml_scoring.features.transform import NEVER_DAYS
 
 
 async def engagement(session: AsyncSession, ctx: MlContext, tenant_id: str, subject: str) -> dict[str, Any]:
-    repo = FeatureLogRepository(session)
-    if not await repo.known_subject(tenant_id, subject):
+    repo = FeatureLogRepository.for_tenant(session, tenant_id)
+    if not await repo.known_subject(subject):
         raise NotFound(f"no customer {subject!r} in this club")
     now = ctx.now()
     raw, found = await asyncio.to_thread(ctx.fs.read, tenant_id, [subject])
     if not found[0]:
-        raw = (await repo.load(tenant_id, [subject])).rows([subject], [now])
+        raw = (await repo.load([subject])).rows([subject], [now])
     r = raw.iloc[0]
     last = float(r["last_activity_ts"])
     days = np.nan if np.isnan(last) else max(0.0, (now.timestamp() - last) / 86400)

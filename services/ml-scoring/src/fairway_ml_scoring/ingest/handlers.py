@@ -36,7 +36,7 @@ from fairway_ml_scoring.features.events import (
     profile_attributes,
 )
 from fairway_ml_scoring.features.keys import key, keys_from_lists, normalise, provisional_subject
-from fairway_ml_scoring.features.repository import FeatureLogRepository
+from fairway_ml_scoring.features.repository import FeatureLogBatchRepository, FeatureLogRepository
 from fairway_ml_scoring.features.snapshots import drop_subjects
 from fairway_ml_scoring.results.repository import ScoreRepository
 from fairway_ml_scoring.scoring.service import refresh_scores
@@ -73,13 +73,16 @@ class _Batch:
     def __init__(self, session: AsyncSession, ctx: MlContext) -> None:
         self.session = session
         self.ctx = ctx
-        self.repo = FeatureLogRepository(session)
+        self.batch = FeatureLogBatchRepository(session)
         self.pending: list[LogEvent] = []
         self.touched: dict[str, set[str]] = defaultdict(set)
         self.gone: dict[str, set[str]] = defaultdict(
             set
         )  # subjects that no longer exist (moved, merged, erased)
         self.region = ctx.settings.phone_region
+
+    def log(self, tenant_id: str) -> FeatureLogRepository:
+        return FeatureLogRepository.for_tenant(self.session, tenant_id)
 
     async def apply(self, d: Delivery) -> None:
         env = d.envelope
@@ -103,9 +106,9 @@ class _Batch:
                 self.pending.append(crm_event(env, "profile", env.occurred_at, p.profileId, attrs))
             await self.flush()
             if p.changes.get("membershipTier"):
-                await self.repo.set_segment(env.tenant_id, p.profileId, str(p.changes["membershipTier"]))
+                await self.log(env.tenant_id).set_segment(p.profileId, str(p.changes["membershipTier"]))
             if p.changes.get("status") in ("MERGED", "DELETED", "INACTIVE", "ACTIVE"):
-                await self.repo.upsert_profile(env.tenant_id, p.profileId, str(p.changes["status"]))
+                await self.log(env.tenant_id).upsert_profile(p.profileId, str(p.changes["status"]))
             return
         # Identity changes who events belong to: write what came before first.
         await self.flush()
@@ -116,16 +119,15 @@ class _Batch:
         elif isinstance(p, ProfileIdentityLinked):
             value = normalise(p.keyType, p.value, self.region)
             if value is not None:
-                self.gone[t] |= await self.repo.link(t, p.profileId, [key(p.keyType, value)])
+                self.gone[t] |= await self.log(t).link(p.profileId, [key(p.keyType, value)])
                 self.touched[t].add(p.profileId)
         elif isinstance(p, ProfileMerged):
             winner_keys = keys_from_lists(p.winner.identities.model_dump(), self.region)
-            self.gone[t] |= await self.repo.merge(t, p.winnerId, p.loserId, winner_keys)
+            self.gone[t] |= await self.log(t).merge(p.winnerId, p.loserId, winner_keys)
             self.pending.append(profile_attributes(env, p.winnerId, p.winner.attributes, p.winner.consent))
             self.touched[t].add(p.winnerId)
         elif isinstance(p, ProfileUnmerged):
-            await self.repo.unmerge(
-                t,
+            await self.log(t).unmerge(
                 p.profileId,
                 p.restoredId,
                 keys_from_lists(p.profile.identities.model_dump(), self.region),
@@ -133,7 +135,7 @@ class _Batch:
             )
             self.touched[t] |= {p.profileId, p.restoredId}
         elif isinstance(p, ProfileErased):
-            await self.repo.erase(t, p.profileId)
+            await self.log(t).erase(p.profileId)
             self.gone[t].add(p.profileId)
         await self.flush()
 
@@ -149,9 +151,9 @@ class _Batch:
             keyed = [(env, p, keys_from_lists(p.profile.identities.model_dump(), self.region)) for env, p in events]
             # a key announced twice ends the run: the second announcement must find the first one's effects
             for _, run in runs(keyed, kind=lambda _: None, touches=lambda e: {e[1].profile.profileId, *e[2]}):
-                self.gone[t] |= await self.repo.link_many(t, [(p.profile.profileId, keys) for _, p, keys in run])
-                await self.repo.upsert_profiles(
-                    t, [(p.profile.profileId, p.profile.status, p.profile.attributes.membershipTier)
+                self.gone[t] |= await self.log(t).link_many([(p.profile.profileId, keys) for _, p, keys in run])
+                await self.log(t).upsert_profiles(
+                    [(p.profile.profileId, p.profile.status, p.profile.attributes.membershipTier)
                         for _, p, _ in run]
                 )
                 for env, p, _ in run:
@@ -168,7 +170,7 @@ class _Batch:
             by_tenant[ev.tenant_id].append(ev)
         self.pending = []
         for tenant_id, events in by_tenant.items():
-            resolved = await self.repo.resolve(tenant_id, [k for ev in events for k in ev.keys])
+            resolved = await self.log(tenant_id).resolve([k for ev in events for k in ev.keys])
             rows: list[dict[str, Any]] = []
             for ev in events:
                 if ev.profile_id is not None:
@@ -192,7 +194,7 @@ class _Batch:
                         "attrs": ev.attrs,
                     }
                 )
-            self.touched[tenant_id].update(await self.repo.append(rows))
+            self.touched[tenant_id].update(await self.batch.append(rows))
 
     async def finish(self) -> None:
         await self.flush()

@@ -59,7 +59,7 @@ def check_model(model: str) -> None:
 async def export_features(sessions: Sessions, ctx: MlContext, tenant_id: str) -> EventLog:
     """Load the club's event log and refresh its rows of Feast's offline source."""
     async with sessions() as session, session.begin():
-        log_ = await FeatureLogRepository(session).load(tenant_id)
+        log_ = await FeatureLogRepository.for_tenant(session, tenant_id).load()
         await replace_snapshots(session, tenant_id, log_, ctx.now())
     return log_
 

@@ -34,10 +34,10 @@ async def score_all(
     now = ctx.now()
     rows = 0
     async with sessions() as session, session.begin():
-        repo = FeatureLogRepository(session)
-        subjects = await repo.subjects(tenant_id)
+        repo = FeatureLogRepository.for_tenant(session, tenant_id)
+        subjects = await repo.subjects()
         if export:
-            rows = await replace_snapshots(session, tenant_id, await repo.load(tenant_id), now)
+            rows = await replace_snapshots(session, tenant_id, await repo.load(), now)
     announced = 0
     for i in range(0, len(subjects), chunk):
         part = subjects[i : i + chunk]

@@ -86,7 +86,7 @@ async def refresh_scores(
     if not subjects:
         return 0
     now = now or ctx.now()
-    log_ = await FeatureLogRepository(session).load(tenant_id, subjects)
+    log_ = await FeatureLogRepository.for_tenant(session, tenant_id).load(subjects)
     raw = log_.rows(subjects, [now] * len(subjects))
     features = model_features(raw, np.full(len(subjects), now.timestamp()))
     await ensure_models(ctx, tenant_id)

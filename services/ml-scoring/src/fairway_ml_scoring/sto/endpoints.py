@@ -19,6 +19,6 @@ async def get_send_time_profile(
     customerId: Annotated[str, Path(min_length=1, max_length=400)],  # noqa: N803
 ) -> dict[str, Any]:
     """Hourly and daily open probabilities and the best send windows; a pooled prior below 0.3 confidence."""
-    if not await FeatureLogRepository(session).known_subject(principal.tenant_id, customerId):
+    if not await FeatureLogRepository.for_tenant(session, principal.tenant_id).known_subject(customerId):
         raise NotFound(f"no customer {customerId!r} in this club")
     return await send_time_profile(session, ctx, principal.tenant_id, customerId)

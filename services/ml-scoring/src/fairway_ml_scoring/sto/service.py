@@ -10,7 +10,7 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fairway_ml_scoring.context import MlContext
-from fairway_ml_scoring.features.repository import FeatureLogRepository
+from fairway_ml_scoring.features.repository import FeatureLogBatchRepository, FeatureLogRepository
 from fairway_ml_scoring.sto.profile import OpenStats, confidence, default_stats, distribution, windows
 
 _POOL_TTL = 600.0
@@ -26,7 +26,10 @@ async def _pool(
     if hit and time.monotonic() - hit[0] < _POOL_TTL:
         return hit[1], hit[2]
     since = ctx.now() - timedelta(days=ctx.settings.sto_lookback_days)
-    times = await repo.open_times(tenant_id, since, segment=segment)
+    if tenant_id is None:
+        times = await FeatureLogBatchRepository(repo.session).open_times_everywhere(since)
+    else:
+        times = await FeatureLogRepository.for_tenant(repo.session, tenant_id).open_times(since, segment=segment)
     stats = OpenStats.from_times(times, ctx.settings.sto_timezone)
     rate = 0.2  # pooled open rates are not tracked per pool; a neutral figure for expected open rates
     ctx.sto_pools[key] = (time.monotonic(), stats, rate)
@@ -37,16 +40,16 @@ async def send_time_profile(
     session: AsyncSession, ctx: MlContext, tenant_id: str, subject: str
 ) -> dict[str, Any]:
     s = ctx.settings
-    repo = FeatureLogRepository(session)
+    repo = FeatureLogRepository.for_tenant(session, tenant_id)
     now = ctx.now()
     since = now - timedelta(days=s.sto_lookback_days)
-    own = OpenStats.from_times(await repo.open_times(tenant_id, since, subject_id=subject), s.sto_timezone)
-    counts = await repo.message_counts(tenant_id, subject, since)
+    own = OpenStats.from_times(await repo.open_times(since, subject_id=subject), s.sto_timezone)
+    counts = await repo.message_counts(subject, since)
     sends = counts.get("email_sent", 0) + counts.get("push_sent", 0)
     opens = counts.get("email_opened", 0) + counts.get("push_opened", 0)
     open_rate = min(1.0, opens / sends) if sends else 0.0
     personal = confidence(own.n, s.sto_confidence_k)
-    segment = await repo.segment_of(tenant_id, subject)
+    segment = await repo.segment_of(subject)
 
     candidates: list[tuple[str, str | None, str | None]] = []
     if segment:
