@@ -23,7 +23,7 @@ from fairway_identity.profiles.records import LiveProfile
 from fairway_identity.profiles.repository import ProfileRepository
 from fairway_identity.profiles.state import diff
 from fairway_identity.resolution.handlers import reopen_against_winner
-from fairway_identity.resolution.repository import ResolutionRepository
+from fairway_identity.resolution.repository import ResolutionBatchRepository
 from fairway_identity.settings import ResolutionPolicy
 
 
@@ -196,7 +196,7 @@ async def unmerge(
         )
         for e in await log.events_of(tree)
     ]
-    blocked = frozenset(policy.blocked_values) | await ResolutionRepository.from_session(session).blocked_tokens(tenant_id)
+    blocked = frozenset(policy.blocked_values) | await ResolutionBatchRepository.from_session(session).blocked_tokens(tenant_id)
     replayer = Replayer(
         events=events,
         merges=active,

@@ -24,7 +24,7 @@ from fairway_identity.merge_records.candidates import Candidate
 from fairway_identity.merge_records.repository import MergeBatchRepository, MergeRepository
 from fairway_identity.profiles.repository import ProfileBatchRepository
 from fairway_identity.resolution.engine import BatchResolver, Incoming
-from fairway_identity.resolution.repository import ResolutionRepository
+from fairway_identity.resolution.repository import ResolutionBatchRepository
 from fairway_identity.settings import ResolutionPolicy
 
 log = structlog.get_logger("fairway.identity.resolution")
@@ -72,7 +72,7 @@ class ResolveBatch:
         return Incoming(env=env, body=body_of(d), keys=keys, rejected=rejected)
 
     async def __call__(self, session: AsyncSession, deliveries: list[Delivery]) -> None:
-        repo = ResolutionRepository.from_session(session)
+        repo = ResolutionBatchRepository.from_session(session)
         incoming = [self._incoming(d) for d in deliveries]
         tokens = sorted({(i.env.tenant_id, k.type, k.value) for i in incoming for k in i.keys})
         owners, blocked = await repo.lookup(tokens)
@@ -119,7 +119,7 @@ class ResolveBatch:
             if stale := moved():
                 raise Retryable(f"profiles changed under the batch: {sorted(stale)[:3]}")
 
-    async def _write(self, repo: ResolutionRepository, session: AsyncSession, engine: BatchResolver) -> None:
+    async def _write(self, repo: ResolutionBatchRepository, session: AsyncSession, engine: BatchResolver) -> None:
         extra: list[Envelope] = []
         if engine.merges:
             existing_losers = [
@@ -183,7 +183,7 @@ class ResolveBatch:
         await outbox.append_many(session, extra)
 
     async def _shared_values(
-        self, repo: ResolutionRepository, session: AsyncSession, engine: BatchResolver
+        self, repo: ResolutionBatchRepository, session: AsyncSession, engine: BatchResolver
     ) -> list[Envelope]:
         """Values presented for too many different profiles are blocked and unlinked from their owner."""
         counts = await repo.record_sightings(sorted(engine.sightings))

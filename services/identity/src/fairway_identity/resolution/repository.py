@@ -35,12 +35,15 @@ _WRITE_BATCH = (
 )
 
 
-class ResolutionRepository:
+class ResolutionBatchRepository:
+    """Keys, sightings and blocked values of a resolution batch: spans tenants by design (a consumer batch holds
+    many clubs' events), so every token it reads or writes carries its own tenant."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     @classmethod
-    def from_session(cls, session: AsyncSession) -> ResolutionRepository:
+    def from_session(cls, session: AsyncSession) -> ResolutionBatchRepository:
         return cls(session)
 
     async def lookup(self, tokens: Sequence[TokenT]) -> tuple[dict[TokenT, str], set[TokenT]]:
