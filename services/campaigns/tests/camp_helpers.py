@@ -25,6 +25,7 @@ from fairway_events.contracts.identity import (
     ProfileSnapshot,
     ProfileUpdated,
 )
+from fairway_events.contracts.scoring import SendTimeProfileUpdated
 from fairway_events.contracts.segmentation import SegmentMemberEntered
 from fairway_testkit import RunningService, auth_headers, send_upstream, wait_for
 
@@ -116,6 +117,14 @@ class Club:
     async def time_zone(self, profile_id: str, zone: str) -> None:
         await self._send("crm.identity", ProfileUpdated(profileId=profile_id, changes={"timeZone": zone}),
                          profile_id, "identity")
+        await self.producer.flush()
+
+    async def send_time(self, profile_id: str, best_hour: int, zone: str, confidence: float) -> None:
+        """ml-scoring's send-time profile: half of the person's opens at `best_hour` (local to `zone`)."""
+        hourly = [0.5 if h == best_hour else 0.5 / 23 for h in range(24)]
+        await self._send("crm.scoring", SendTimeProfileUpdated(
+            profileId=profile_id, hourlyOpenProbability=hourly, timezone=zone, confidence=confidence,
+            sampleSize=int(confidence * 40), updatedAt=datetime.now(UTC)), profile_id, "ml-scoring")
         await self.producer.flush()
 
     async def messaging(self, event_type: str, profile_id: str, payload: dict[str, Any]) -> None:

@@ -91,3 +91,57 @@ async def test_a_large_batch_of_outcomes_is_recorded_in_one_go(svc: RunningServi
     async with svc.runtime.sessionmaker() as s:
         n = (await s.execute(text("SELECT count(*) FROM campaign_messages WHERE campaign_id = 'c-big'"))).scalar_one()
     assert n == 5000
+
+
+async def test_conversions_count_within_each_campaigns_own_conversion_days(
+        svc: RunningService, producer: Any, created_topics: TopicNames) -> None:
+    """An A/B test measuring CONVERSION over 14 days counts a booking 10 days after its message (the default
+    window of 7 would not) but not one after 20 days; a campaign without a window of its own keeps 7 days."""
+    from datetime import timedelta
+
+    api = Api(svc)
+    club = Club(producer, created_topics)
+    await club.members([member(i) for i in range(4)])
+    await club.members([member(9)], segment="seg-juniors")
+    await no_dispatch_rules(api)
+    ab = {"variants": [{"name": "A", "subject": "Book a winter round"}, {"name": "B", "subject": "Winter rates"}],
+          "testShare": 0.5, "metric": "CONVERSION", "conversionDays": 14, "durationHours": 24 * 14}
+    tested = await api.create(schedule={"kind": "NOW"}, abTest=ab)
+    plain = await api.create(schedule={"kind": "NOW"}, targetSegmentId="seg-juniors")
+    await audience_of(api, tested["id"], 4)
+    await audience_of(api, plain["id"], 1)
+    for c in (tested, plain):
+        await api.action(c["id"], "schedule")
+
+    async def waiting() -> bool:
+        return (await api.get(f"/{tested['id']}"))["phase"] == "WAITING"
+
+    await wait_for(waiting, timeout=60, what="the test wave to be out")
+    await state_of(api, plain["id"], "COMPLETED")
+    async with svc.runtime.sessionmaker() as s:
+        wave = (await s.execute(text("SELECT profile_id, submitted_at FROM campaign_messages WHERE campaign_id = :c "
+                                     "AND wave = 'TEST' ORDER BY profile_id"), {"c": tested["id"]})).all()
+    assert len(wave) == 2
+    sent = max(r.submitted_at for r in wave)
+    late, in_window = wave[0].profile_id, wave[1].profile_id
+
+    async def book(profile_id: str, days: int, booking: str) -> None:
+        # One key: the consumer sees these in this order, so once the last counts the others were decided.
+        await send_upstream(producer, created_topics, "teetime.booking.created", "stonehaven",
+                            {"email": email_of(profile_id)}, {"bookingId": booking, "amount": "100"},
+                            at=sent + timedelta(days=days), key="bookings")
+
+    await book(late, 20, "bk-late")  # past the test's 14 days
+    await book(member(9), 10, "bk-junior")  # past the plain campaign's default 7 days
+    await book(in_window, 10, "bk-in")  # inside 14 days, outside the default 7
+
+    async def converted() -> int:
+        return (await api.get(f"/{tested['id']}/stats"))["total"]["converted"]
+
+    await wait_for(converted, timeout=60, what="the booking within the test's window to count")
+    async with svc.runtime.sessionmaker() as s:
+        rows = dict((await s.execute(text("SELECT profile_id, converted_at FROM campaign_messages "
+                                          "WHERE converted_at IS NOT NULL"))).all())
+    assert set(rows) == {in_window}
+    assert rows[in_window] == sent + timedelta(days=10)
+    assert (await api.get(f"/{plain['id']}/stats"))["total"]["converted"] == 0

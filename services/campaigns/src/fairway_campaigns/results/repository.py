@@ -34,6 +34,7 @@ STAMPS = {
     "messaging.email.opened": "opened_at", "messaging.push.opened": "opened_at",
     "messaging.email.clicked": "clicked_at", "messaging.email.bounced": "bounced_at",
 }
+LONGEST_CONVERSION_DAYS = 60  # the largest `conversionDays` an A/B test accepts (campaigns.schemas.AbTest)
 COUNTED = ("sent_at", "delivered_at", "opened_at", "clicked_at", "bounced_at", "unsubscribed_at", "converted_at")
 
 
@@ -106,19 +107,26 @@ class ResultRepository:
         return (await self.convertible_many([(profile_id, at)], window_days))[0]
 
     async def convertible_many(self, wanted: Sequence[tuple[str, datetime]], window_days: int) -> list[list[str]]:
-        """`convertible` of several (profile, moment) pairs, in one statement; a list per pair."""
+        """`convertible` of several (profile, moment) pairs, in one statement; a list per pair. Each campaign's
+        own window applies (its A/B test's `conversionDays`); `window_days` to campaigns without one."""
         out: list[list[str]] = [[] for _ in wanted]
         if not wanted:
             return out
+        # The first bound (the longest window any campaign may have) lets the profile index do the work; the
+        # second is the campaign's own window.
         rows = (await self.session.execute(text("""
             SELECT w.i, max(m.request_id) AS rid
               FROM unnest(CAST(:p AS text[]), CAST(:at AS timestamptz[])) WITH ORDINALITY AS w(profile_id, at, i)
               JOIN campaign_messages m ON m.tenant_id = :t AND m.profile_id = w.profile_id
+              LEFT JOIN campaigns c ON c.tenant_id = m.tenant_id AND c.id = m.campaign_id
              WHERE m.wave != 'PROOF' AND m.outcome IN ('REQUESTED', 'CONTROL_GROUP')
-               AND m.submitted_at <= w.at AND m.submitted_at >= w.at - make_interval(days => :days)
+               AND m.submitted_at <= w.at
+               AND m.submitted_at >= w.at - make_interval(days => GREATEST(CAST(:days AS int), CAST(:longest AS int)))
+               AND m.submitted_at >= w.at - make_interval(
+                     days => COALESCE(CAST(c.ab_test->>'conversionDays' AS int), CAST(:days AS int)))
              GROUP BY w.i, m.campaign_id
         """), {"t": self.tenant_id, "p": [p for p, _ in wanted], "at": [a for _, a in wanted],
-               "days": window_days})).all()
+               "days": window_days, "longest": LONGEST_CONVERSION_DAYS})).all()
         for r in rows:
             out[r.i - 1].append(r.rid)
         return out
