@@ -90,6 +90,10 @@ def email_of(profile_id: str) -> str:
     return f"{profile_id}@stonehavengolf.co.uk"
 
 
+def phone_of(profile_id: str) -> str:
+    return "+4477009" + "".join(ch for ch in profile_id if ch.isdigit())[-5:].rjust(5, "0")
+
+
 class Club:
     """Plays identity, segmentation and Messaging on the real broker for one test's topics."""
 
@@ -102,13 +106,15 @@ class Club:
         env = registry.envelope(payload, tenant_id=self.tenant, aggregate_id=key, source=source)
         await self.producer.send(self.topics(topic), env.to_wire(), key=key.encode())
 
-    async def members(self, ids: list[str], segment: str = SEGMENT, *, email_opt_in: bool = True) -> None:
-        """Profiles (with an email address and the opt-in) that are members of `segment`."""
+    async def members(self, ids: list[str], segment: str = SEGMENT, *, email_opt_in: bool = True,
+                      sms_opt_in: bool = False) -> None:
+        """Profiles (with an email address, a phone number and the opt-ins) that are members of `segment`."""
         now = datetime.now(UTC)
         for pid in ids:
             await self._send("crm.identity", ProfileCreated(profile=ProfileSnapshot(
-                profileId=pid, status="ACTIVE", identities=Identities(email=[email_of(pid)]),
-                attributes=Attributes(firstName="Ailsa"), consent=Consent(emailOptIn=email_opt_in))), pid, "identity")
+                profileId=pid, status="ACTIVE", identities=Identities(email=[email_of(pid)], phoneNumber=[phone_of(pid)]),
+                attributes=Attributes(firstName="Ailsa"), consent=Consent(emailOptIn=email_opt_in,
+                                                                          smsOptIn=sms_opt_in))), pid, "identity")
         for pid in ids:
             await self._send("crm.segmentation", SegmentMemberEntered(
                 segmentId=segment, segmentName="Active members", profileId=pid, at=now), segment, "segmentation")

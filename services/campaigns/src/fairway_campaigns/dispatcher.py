@@ -36,7 +36,8 @@ class Dispatcher(Protocol):
 
     async def outcome_counts(self, session: AsyncSession, tenant_id: str, kind: str, source_id: str
                              ) -> Sequence[Any]:
-        """Recorded outcomes of a source's requests: rows with variant (the step id), outcome, reason, count."""
+        """Recorded outcomes of a source's requests: rows with variant (the step id), channel, outcome, reason,
+        count."""
         ...
 
     async def cancel_source(self, session: AsyncSession, tenant_id: str, kind: str, source_id: str,

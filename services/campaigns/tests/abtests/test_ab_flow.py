@@ -120,3 +120,70 @@ async def test_no_significant_winner_and_the_tenant_sends_none(svc: RunningServi
     published = await _rows(svc, "SELECT body FROM event_outbox WHERE event_type = 'ab_test.winner_selected' "
                                  "AND key = :c", c=c["id"])
     assert len(published) == 1 and '"decision":"NONE"' in published[0].body.replace(" ", "")
+
+
+async def test_results_per_variant_and_channel(svc: RunningService, producer: object,
+                                               created_topics: TopicNames) -> None:
+    """Each variant goes out on EMAIL and SMS; stats give every variant's figures per channel (what dispatch did on
+    that channel, what Messaging said), and the campaign's per channel."""
+    club = Club(producer, created_topics)
+    api = Api(svc)
+    n = 40
+    sms_people = [member(i) for i in range(n // 2)]
+    await club.members(sms_people, sms_opt_in=True)
+    await club.members([member(i) for i in range(n // 2, n)])  # no SMS opt-in: SMS is skipped for them
+    await no_dispatch_rules(api)
+    test = {**ab("SEND_NONE"), "durationHours": 24}
+    c = await api.create(schedule={"kind": "NOW"}, channels=["EMAIL", "SMS"], abTest=test, content={
+        "EMAIL": {"subject": "Winter golf at Stonehaven", "body": "Midweek rounds are 20% off."},
+        "SMS": {"body": "Stonehaven: midweek rounds 20% off this winter."}})
+    await audience_of(api, c["id"], n)
+    await api.action(c["id"], "schedule")
+
+    async def waiting() -> bool:
+        return (await api.get(f"/{c['id']}"))["phase"] == "WAITING"
+
+    await wait_for(waiting, timeout=60, what="the test wave to be out")
+    wave = await _rows(svc, "SELECT request_id, profile_id, variant, channel, outcome FROM campaign_messages "
+                            "WHERE campaign_id = :c ORDER BY profile_id, channel", c=c["id"])
+    assert len(wave) == n  # 20 people in the test wave, one message per channel each
+    expected: dict[tuple[str, str], dict[str, int]] = {}
+    for r in wave:
+        cell = expected.setdefault((r.variant, r.channel), {"requested": 0, "skipped": 0, "opened": 0,
+                                                              "delivered": 0})
+        if r.outcome != "REQUESTED":
+            assert (r.channel, r.outcome, r.profile_id in sms_people) == ("SMS", "NO_CONSENT", False)
+            cell["skipped"] += 1
+            continue
+        cell["requested"] += 1
+        msg = {"messageId": f"m-{r.request_id}", "sendRequestId": r.request_id, "campaignId": c["id"],
+               "variant": r.variant}
+        # Variant A's emails are opened, B's are not; every SMS is delivered.
+        if r.channel == "EMAIL" and r.variant == "A":
+            await club.messaging("messaging.email.opened", r.profile_id, msg)
+            cell["opened"] += 1
+        if r.channel == "SMS":
+            await club.messaging("messaging.sms.delivered", r.profile_id, msg)
+            cell["delivered"] += 1
+    assert expected[("A", "SMS")]["skipped"] + expected[("B", "SMS")]["skipped"] > 0
+
+    async def filled() -> dict[str, Any] | None:
+        s = await api.get(f"/{c['id']}/stats")
+        t = s["total"]
+        want_opened = sum(v["opened"] for v in expected.values())
+        want_delivered = sum(v["delivered"] for v in expected.values())
+        return s if (t["opened"], t["delivered"]) == (want_opened, want_delivered) else None
+
+    stats = await wait_for(filled, timeout=60, what="Messaging's events in the stats")
+    got = {(v["variant"], ch["channel"]): {"requested": ch["requested"],
+                                           "skipped": ch["skipped"].get("NO_CONSENT", 0),
+                                           "opened": ch["opened"], "delivered": ch["delivered"]}
+           for v in stats["variants"] for ch in v["channels"]}
+    assert got == expected
+    by_variant = {v["variant"]: v for v in stats["variants"]}
+    for name in ("A", "B"):
+        email = next(ch for ch in by_variant[name]["channels"] if ch["channel"] == "EMAIL")
+        assert email["openRate"] == round(expected[(name, "EMAIL")]["opened"] / email["requested"], 4)
+        assert by_variant[name]["targeted"] == n // 4  # people, not messages
+    total_sms = next(ch for ch in stats["total"]["channels"] if ch["channel"] == "SMS")
+    assert total_sms["requested"] == expected[("A", "SMS")]["requested"] + expected[("B", "SMS")]["requested"]

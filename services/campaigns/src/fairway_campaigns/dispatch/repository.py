@@ -196,6 +196,7 @@ class Decision:
 class OutcomeCount:
     source_id: str
     variant: str | None
+    channel: str
     outcome: str
     reason: str | None
     count: int
@@ -277,8 +278,8 @@ class DispatchRepository:
 
     async def outcome_counts(self, kind: str, source_id: str) -> list[OutcomeCount]:
         rows = await self.session.execute(text(
-            "SELECT source_id, step_id, status, reason, count(*) FROM dispatch_ledger "
-            "WHERE tenant_id = :t AND source_kind = :k AND source_id = :s GROUP BY 1, 2, 3, 4 ORDER BY 2, 3, 4"),
+            "SELECT source_id, step_id, channel, status, reason, count(*) FROM dispatch_ledger "
+            "WHERE tenant_id = :t AND source_kind = :k AND source_id = :s GROUP BY 1, 2, 3, 4, 5 ORDER BY 2, 3, 4, 5"),
             {"t": self.tenant_id, "k": kind, "s": source_id})
         return [OutcomeCount(*r) for r in rows.all()]
 

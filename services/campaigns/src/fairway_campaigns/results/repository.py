@@ -41,6 +41,7 @@ COUNTED = ("sent_at", "delivered_at", "opened_at", "clicked_at", "bounced_at", "
 @dataclass(frozen=True)
 class VariantCounts:
     variant: str | None
+    channel: str | None  # None: the variant's channels together
     targeted: int
     requested: int
     outcomes: dict[str, int]
@@ -182,34 +183,38 @@ class ResultRepository:
         return out
 
     # -- statistics -------------------------------------------------------------------------------------
-    async def by_variant(self, campaign_id: str, waves: Sequence[str] = ("ALL", "TEST", "REST")
-                         ) -> list[VariantCounts]:
+    async def by_variant(self, campaign_id: str, waves: Sequence[str] = ("ALL", "TEST", "REST"), *,
+                         by_channel: bool = False) -> list[VariantCounts]:
+        """Counts per variant, or per variant and channel (`targeted` counts people, so a person a variant reached
+        on two channels is one of the variant's but one of each channel's)."""
         base = and_(messages.c.tenant_id == self.tenant_id, messages.c.campaign_id == campaign_id,
                     messages.c.wave.in_(list(waves)))
         reached = messages.c.outcome == "REQUESTED"
+        keys: list[Any] = [messages.c.variant, messages.c.channel] if by_channel else [messages.c.variant]
         cols: list[Any] = [
-            messages.c.variant,
+            *keys,
             func.count(func.distinct(messages.c.profile_id)).label("targeted"),
             func.count().filter(messages.c.outcome == "REQUESTED").label("requested"),
             # The control group's conversions are the baseline (control()), not the campaign's.
             func.coalesce(func.sum(messages.c.revenue).filter(reached), 0).label("revenue"),
             *(func.count(messages.c[c]).filter(reached).label(c) for c in COUNTED),
         ]
-        rows = (await self.session.execute(select(*cols).where(base).group_by(messages.c.variant))).all()
+        rows = (await self.session.execute(select(*cols).where(base).group_by(*keys))).all()
         outcome_rows = (await self.session.execute(
-            select(messages.c.variant, messages.c.outcome, func.count()).where(base)
-            .group_by(messages.c.variant, messages.c.outcome)
+            select(*keys, messages.c.outcome, func.count()).where(base).group_by(*keys, messages.c.outcome)
         )).all()
-        outcomes: dict[str | None, dict[str, int]] = {}
-        for variant, outcome, n in outcome_rows:
-            outcomes.setdefault(variant, {})[outcome] = n
-        return [
-            VariantCounts(
-                variant=r.variant, targeted=r.targeted, requested=r.requested, outcomes=outcomes.get(r.variant, {}),
+        outcomes: dict[tuple[str | None, str | None], dict[str, int]] = {}
+        for *key, outcome, n in outcome_rows:
+            outcomes.setdefault((key[0], key[1] if by_channel else None), {})[outcome] = n
+        out = []
+        for r in rows:
+            channel = r.channel if by_channel else None
+            out.append(VariantCounts(
+                variant=r.variant, channel=channel, targeted=r.targeted, requested=r.requested,
+                outcomes=outcomes.get((r.variant, channel), {}),
                 counts={c.removesuffix("_at"): getattr(r, c) for c in COUNTED}, revenue=Decimal(r.revenue),
-            )
-            for r in rows
-        ]
+            ))
+        return out
 
     async def hourly(self, campaign_id: str) -> list[tuple[datetime, str, int]]:
         """(hour, what, count) for every stamped column: the campaign hour by hour."""

@@ -11,6 +11,7 @@ from fairway_campaigns.campaigns.states import State
 
 class VariantResult(BaseModel):
     variant: str | None  # None: the whole campaign (or a campaign without an A/B test)
+    channel: str | None = None  # set in `channels`: this variant's (or the campaign's) messages on one channel
     targeted: int  # recipients handed to dispatch
     requested: int  # send requests that went to Messaging
     held: int  # waiting in dispatch (quiet hours, best time)
@@ -26,6 +27,7 @@ class VariantResult(BaseModel):
     openRate: float = 0.0
     clickRate: float = 0.0
     conversionRate: float = 0.0
+    channels: list[VariantResult] = Field(default_factory=list)  # the same, per channel
 
     @classmethod
     def total(cls, parts: list[VariantResult]) -> VariantResult:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fairway_campaigns.campaigns.repository import Campaign
 from fairway_campaigns.campaigns.schemas import AbTest
 from fairway_campaigns.dispatcher import Dispatcher
-from fairway_campaigns.results.repository import ResultRepository
+from fairway_campaigns.results.repository import ResultRepository, VariantCounts
 from fairway_campaigns.results.schemas import CampaignStats, HourStats, UpliftStats, VariantResult
 from fairway_events.contracts.identity import (
     ProfileCreated,
@@ -99,35 +99,53 @@ def _rate(n: int, d: int) -> float:
     return round(n / d, 4) if d else 0.0
 
 
+async def _ledger_outcomes(session: AsyncSession, dispatch: Dispatcher, tenant_id: str, campaign_id: str,
+                           repo: ResultRepository) -> dict[tuple[str | None, str], dict[str, int]]:
+    """Dispatch's recorded outcomes per (variant, channel), test-sends left out."""
+    ledger: dict[tuple[str | None, str], dict[str, int]] = {}
+    for o in await dispatch.outcome_counts(session, tenant_id, "CAMPAIGN", campaign_id):
+        cell = ledger.setdefault((o.variant, o.channel), {})
+        cell[o.outcome] = cell.get(o.outcome, 0) + o.count
+    # Test-sends (proofs) share the campaign's source id in the ledger; they are not results.
+    for proof in await repo.by_variant(campaign_id, waves=("PROOF",), by_channel=True):
+        cell = ledger.get((proof.variant, proof.channel or ""))
+        if cell is not None:
+            for outcome, n in proof.outcomes.items():
+                cell[outcome] = cell.get(outcome, 0) - n
+    return {k: {o: n for o, n in v.items() if n > 0} for k, v in ledger.items()}
+
+
+def _result(r: VariantCounts, outcomes: dict[str, int] | None) -> VariantResult:
+    c = r.counts
+    outcomes = outcomes or r.outcomes
+    return VariantResult(
+        variant=r.variant, channel=r.channel, targeted=r.targeted,
+        requested=outcomes.get("REQUESTED", r.requested), held=outcomes.get("HELD", 0),
+        skipped={k: v for k, v in outcomes.items() if k not in ("REQUESTED", "HELD")},
+        revenue=r.revenue, openRate=_rate(c["opened"], r.requested), clickRate=_rate(c["clicked"], r.requested),
+        conversionRate=_rate(c["converted"], r.requested), **c,
+    )
+
+
 async def stats(session: AsyncSession, dispatch: Dispatcher | None, tenant_id: str, campaign: Campaign
                 ) -> CampaignStats:
     repo = ResultRepository(session, tenant_id)
-    rows = await repo.by_variant(campaign.id)
     # Dispatch's ledger knows the fate of held messages first (released, expired, cancelled): its outcomes win.
-    ledger: dict[str | None, dict[str, int]] = {}
-    if dispatch is not None:
-        for o in await dispatch.outcome_counts(session, tenant_id, "CAMPAIGN", campaign.id):
-            ledger.setdefault(o.variant, {}).setdefault(o.outcome, 0)
-            ledger[o.variant][o.outcome] += o.count
-        # Test-sends (proofs) share the campaign's source id in the ledger; they are not results.
-        for proof in await repo.by_variant(campaign.id, waves=("PROOF",)):
-            for outcome, n in proof.outcomes.items():
-                left = ledger.get(proof.variant, {}).get(outcome, 0) - n
-                if proof.variant in ledger:
-                    ledger[proof.variant][outcome] = left
-        ledger = {v: {k: n for k, n in o.items() if n > 0} for v, o in ledger.items()}
+    ledger = await _ledger_outcomes(session, dispatch, tenant_id, campaign.id, repo) if dispatch else {}
+    cells = [_result(r, ledger.get((r.variant, r.channel or ""))) for r in
+             await repo.by_variant(campaign.id, by_channel=True)]
     variants = []
-    for r in rows:
-        c = r.counts
-        outcomes = ledger.get(r.variant) or r.outcomes
-        variants.append(VariantResult(
-            variant=r.variant, targeted=r.targeted, requested=outcomes.get("REQUESTED", r.requested),
-            held=outcomes.get("HELD", 0),
-            skipped={k: v for k, v in outcomes.items() if k not in ("REQUESTED", "HELD")},
-            revenue=r.revenue, openRate=_rate(c["opened"], r.requested), clickRate=_rate(c["clicked"], r.requested),
-            conversionRate=_rate(c["converted"], r.requested), **c,
-        ))
-    total = VariantResult.total(variants)
+    for r in await repo.by_variant(campaign.id):
+        mine = [c for c in cells if c.variant == r.variant]
+        merged: dict[str, int] = {}
+        for (variant, _), outcomes in ledger.items():
+            if variant == r.variant:
+                for k, n in outcomes.items():
+                    merged[k] = merged.get(k, 0) + n
+        variants.append(_result(r, merged).model_copy(update={"channels": mine}))
+    total = VariantResult.total(variants).model_copy(update={"channels": [
+        VariantResult.total([c for c in cells if c.channel == ch]).model_copy(update={"channel": ch})
+        for ch in sorted({c.channel for c in cells if c.channel})]})
     control_size, control_converted = await repo.control(campaign.id)
     reached = total.requested
     treated_rate = _rate(total.converted, reached)
