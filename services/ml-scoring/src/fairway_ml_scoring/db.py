@@ -101,6 +101,20 @@ ml_scores = Table(
     Index("ix_ml_scores_scored", "tenant_id", "scored_at"),
 )
 
+# The send-time profile last announced per member (send_time.profile_updated): a profile is announced again only
+# when what dispatch acts on changes (the best hour, the source, or the confidence by SEND_TIME_CONFIDENCE_STEP).
+ml_send_times = Table(
+    "ml_send_times",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("subject_id", String(400), nullable=False),
+    Column("best_hour", Integer, nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("announced_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "subject_id"),
+)
+
 ml_churn_predictions = Table(
     "ml_churn_predictions",
     metadata,

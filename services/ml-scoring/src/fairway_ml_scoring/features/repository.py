@@ -289,6 +289,33 @@ class FeatureLogRepository(RepositoryBase):
             )
         return [r.occurred_at for r in await self.session.execute(q)]
 
+    async def open_times_of(self, subjects: Sequence[str], since: datetime) -> dict[str, list[datetime]]:
+        """`open_times` of several members in one statement: subject -> when they opened."""
+        if not subjects:
+            return {}
+        rows = await self.session.execute(
+            select(ml_events.c.subject_id, ml_events.c.occurred_at).where(
+                ml_events.c.tenant_id == self.tenant_id,
+                ml_events.c.subject_id == any_(_texts(subjects)),
+                ml_events.c.kind.in_(("email_opened", "push_opened", "email_clicked")),
+                ml_events.c.occurred_at >= since,
+            )
+        )
+        out: dict[str, list[datetime]] = {}
+        for subject, at in rows:
+            out.setdefault(subject, []).append(at)
+        return out
+
+    async def segments_of(self, subjects: Sequence[str]) -> dict[str, str | None]:
+        if not subjects:
+            return {}
+        rows = await self.session.execute(
+            select(ml_profiles.c.profile_id, ml_profiles.c.segment).where(
+                ml_profiles.c.tenant_id == self.tenant_id, ml_profiles.c.profile_id == any_(_texts(subjects))
+            )
+        )
+        return {r.profile_id: r.segment for r in rows}
+
     async def message_counts(self, subject_id: str, since: datetime) -> dict[str, int]:
         rows = await self.session.execute(
             select(ml_events.c.kind, func.count())

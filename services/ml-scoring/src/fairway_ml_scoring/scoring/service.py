@@ -1,5 +1,6 @@
 """Scores of members as of now: engagement, churn risk and predicted CLV, stored and announced on crm.scoring
-when they change (score.updated), with ml.churn.high_risk_detected when a member crosses into HIGH/CRITICAL.
+when they change (score.updated), with ml.churn.high_risk_detected when a member crosses into HIGH/CRITICAL, and
+their send-time profiles (send_time.profile_updated, sto/).
 
 Used by the consumer for the members a batch of events touched, and by the batch job for everyone.
 """
@@ -32,6 +33,7 @@ from fairway_ml_scoring.features.engine import EventLog
 from fairway_ml_scoring.features.repository import FeatureLogRepository
 from fairway_ml_scoring.features.transform import FEATURE_NAMES, model_features
 from fairway_ml_scoring.results.repository import PredictionRepository, ScoreRepository
+from fairway_ml_scoring.sto.service import announce_send_times
 
 SOURCE = "ml-scoring"
 
@@ -91,6 +93,8 @@ async def refresh_scores(
     features = model_features(raw, np.full(len(subjects), now.timestamp()))
     await ensure_models(ctx, tenant_id)
     announced = await apply_scores(session, ctx, tenant_id, subjects, features, log_, now)
+    # Opens move send times as events move scores: the same members, the same transaction.
+    announced += await announce_send_times(session, ctx, tenant_id, subjects, now)
     if push:
         ctx.after_commit(session, lambda: ctx.fs.push(tenant_id, subjects, raw, now))
     return announced

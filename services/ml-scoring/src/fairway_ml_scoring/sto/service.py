@@ -1,19 +1,26 @@
-"""A member's send-time profile, or the pooled prior that stands in for it."""
+"""A member's send-time profile, or the pooled prior that stands in for it; and its announcement on crm.scoring
+(`send_time.profile_updated`), which campaigns' dispatch turns into each recipient's best hour."""
 
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fairway_events import outbox, registry
+from fairway_events.contracts.scoring import SendTimeProfileUpdated
 from fairway_ml_scoring.context import MlContext
 from fairway_ml_scoring.features.repository import FeatureLogBatchRepository, FeatureLogRepository
 from fairway_ml_scoring.sto.profile import OpenStats, confidence, default_stats, distribution, windows
+from fairway_ml_scoring.sto.repository import Announced, SendTimeRepository
 
 _POOL_TTL = 600.0
+SOURCE = "ml-scoring"
+SEND_TIME_CONFIDENCE_STEP = 0.05  # a smaller move in a member's confidence is not worth an event
 
 
 async def _pool(
@@ -36,6 +43,80 @@ async def _pool(
     return stats, rate
 
 
+async def _prior(
+    repo: FeatureLogRepository, ctx: MlContext, tenant_id: str, segment: str | None
+) -> tuple[OpenStats, str, float, float]:
+    """The pooled prior a member below the minimum confidence gets: the first of their segment, their club, all
+    clubs that is confident itself, else the default hour. (stats, source, confidence, open rate)"""
+    s = ctx.settings
+    candidates: list[tuple[str, str | None, str | None]] = []
+    if segment:
+        candidates.append(("SEGMENT", tenant_id, segment))
+    candidates += [("TENANT", tenant_id, None), ("ALL_TENANTS", None, None)]
+    for source, t, seg in candidates:
+        stats, rate = await _pool(repo, ctx, t, seg)
+        c = confidence(stats.n, s.sto_confidence_k)
+        if c >= s.sto_min_confidence:
+            return stats, source, c, rate
+    return default_stats(), "DEFAULT", 0.0, 0.2
+
+
+async def announce_send_times(
+    session: AsyncSession, ctx: MlContext, tenant_id: str, subjects: Sequence[str], now: datetime
+) -> int:
+    """`send_time.profile_updated` (into the outbox, in the caller's transaction) for each member whose profile
+    changed in what dispatch acts on since it was last announced. Returns the events appended.
+
+    `confidence` is the member's own (their opens), not the prior's: dispatch trusts a profile of 0.3 or more and
+    pools its club prior from those, so a member on a prior must not pass for a confident one."""
+    if not subjects:
+        return 0
+    s = ctx.settings
+    repo = FeatureLogRepository.for_tenant(session, tenant_id)
+    since = now - timedelta(days=s.sto_lookback_days)
+    opened = await repo.open_times_of(subjects, since)
+    segments = await repo.segments_of(subjects)
+    priors: dict[str | None, np.ndarray] = {}
+    sources: dict[str | None, str] = {}
+    store = SendTimeRepository.for_tenant(session, tenant_id)
+    before = await store.announced(subjects)
+    changed: dict[str, Announced] = {}
+    events = []
+    for subject in subjects:
+        segment = segments.get(subject)
+        if segment not in priors:
+            prior, sources[segment], _, _ = await _prior(repo, ctx, tenant_id, segment)
+            priors[segment] = distribution(prior.hours)
+        own = OpenStats.from_times(opened.get(subject, []), s.sto_timezone)
+        personal = confidence(own.n, s.sto_confidence_k)
+        if personal >= s.sto_min_confidence:
+            hourly, source = distribution(own.hours, priors[segment]), "PERSONAL"
+        else:
+            hourly, source = priors[segment], sources[segment]
+        current = Announced(int(np.argmax(hourly)), source, round(personal, 4))
+        old = before.get(subject)
+        if old is not None and (old.best_hour, old.source) == (current.best_hour, current.source) and abs(
+            old.confidence - current.confidence
+        ) < SEND_TIME_CONFIDENCE_STEP:
+            continue
+        changed[subject] = current
+        payload = SendTimeProfileUpdated(
+            profileId=subject,
+            hourlyOpenProbability=[round(float(v), 5) for v in hourly],
+            timezone=s.sto_timezone,
+            confidence=current.confidence,
+            sampleSize=own.n,
+            source=source,  # type: ignore[arg-type]
+            updatedAt=now,
+        )
+        events.append(
+            registry.envelope(payload, tenant_id=tenant_id, aggregate_id=subject, source=SOURCE, occurred_at=now)
+        )
+    await store.record(changed, now)
+    await outbox.append_many(session, events)
+    return len(events)
+
+
 async def send_time_profile(
     session: AsyncSession, ctx: MlContext, tenant_id: str, subject: str
 ) -> dict[str, Any]:
@@ -50,21 +131,7 @@ async def send_time_profile(
     open_rate = min(1.0, opens / sends) if sends else 0.0
     personal = confidence(own.n, s.sto_confidence_k)
     segment = await repo.segment_of(subject)
-
-    candidates: list[tuple[str, str | None, str | None]] = []
-    if segment:
-        candidates.append(("SEGMENT", tenant_id, segment))
-    candidates += [("TENANT", tenant_id, None), ("ALL_TENANTS", None, None)]
-    prior: OpenStats | None = None
-    prior_source, prior_conf, prior_rate = "DEFAULT", 0.0, 0.2
-    for source, t, seg in candidates:
-        stats, rate = await _pool(repo, ctx, t, seg)
-        c = confidence(stats.n, s.sto_confidence_k)
-        if c >= s.sto_min_confidence:
-            prior, prior_source, prior_conf, prior_rate = stats, source, c, rate
-            break
-    if prior is None:
-        prior = default_stats()
+    prior, prior_source, prior_conf, prior_rate = await _prior(repo, ctx, tenant_id, segment)
 
     prior_hours = distribution(prior.hours)
     prior_days = distribution(prior.days)
