@@ -38,6 +38,19 @@ LONGEST_CONVERSION_DAYS = 60  # the largest `conversionDays` an A/B test accepts
 COUNTED = ("sent_at", "delivered_at", "opened_at", "clicked_at", "bounced_at", "unsubscribed_at", "converted_at")
 
 
+_RECORD = text("""
+INSERT INTO campaign_messages (tenant_id, request_id, campaign_id, profile_id, channel, variant, wave, outcome, reason,
+                               submitted_at, requested_at)
+SELECT CAST(:t AS varchar), r.request_id, r.campaign_id, r.profile_id, r.channel, r.variant, r.wave, r.outcome,
+       r.reason, r.submitted_at, CASE WHEN r.outcome = 'REQUESTED' THEN r.submitted_at END
+FROM unnest(CAST(:request_id AS text[]), CAST(:campaign_id AS text[]), CAST(:profile_id AS text[]),
+            CAST(:channel AS text[]), CAST(:variant AS text[]), CAST(:wave AS text[]), CAST(:outcome AS text[]),
+            CAST(:reason AS text[]), CAST(:submitted_at AS timestamptz[]))
+     AS r(request_id, campaign_id, profile_id, channel, variant, wave, outcome, reason, submitted_at)
+ON CONFLICT DO NOTHING
+""")
+
+
 @dataclass(frozen=True)
 class VariantCounts:
     variant: str | None
@@ -55,12 +68,17 @@ class ResultRepository:
         self.tenant_id = tenant_id
 
     async def record(self, rows: Sequence[NewMessage]) -> None:
+        """One statement whatever the batch: the rows go in as one array per column (no per-row bind parameters,
+        so no limit on their number and no per-row Python work in the driver)."""
         if not rows:
             return
-        values = [{"tenant_id": self.tenant_id, **r.__dict__,
-                   "requested_at": r.submitted_at if r.outcome == "REQUESTED" else None} for r in rows]
-        # executemany: SQLAlchemy batches the rows (one multi-VALUES statement could pass asyncpg's 32,767 bind limit)
-        await self.session.execute(insert(messages).on_conflict_do_nothing(), values)
+        await self.session.execute(_RECORD, {
+            "t": self.tenant_id, "request_id": [r.request_id for r in rows],
+            "campaign_id": [r.campaign_id for r in rows], "profile_id": [r.profile_id for r in rows],
+            "channel": [r.channel for r in rows], "variant": [r.variant for r in rows], "wave": [r.wave for r in rows],
+            "outcome": [r.outcome for r in rows], "reason": [r.reason for r in rows],
+            "submitted_at": [r.submitted_at for r in rows],
+        })
 
     async def set_outcome(self, request_id: str, outcome: str, reason: str | None, at: datetime) -> None:
         """A held message's later fate (requested at its time, expired, cancelled)."""

@@ -149,22 +149,33 @@ async def submit(session: AsyncSession, dispatch: Dispatcher, tenant_id: str, ca
         zones = await dispatch.time_zones(session, tenant_id, [r.profile_id for r in batch])
     requests: list[DispatchRequested] = []
     meta: list[tuple[Recipient, str, str | None]] = []
+    message_channels = [c for c in campaign.channels if c in {m.value for m in MESSAGE_CHANNELS}]
+    # What recipients of one variant and channel share is built once per batch, not once per recipient: the same
+    # content object also lets dispatch hash it once (its content id).
+    shared: dict[tuple[str | None, str], tuple[DispatchSource, DispatchContent, SendWindow | None]] = {}
+    not_before: dict[tuple[str | None, str | None], datetime | None] = {}
     for r in batch:
         variant_name = r.variant if wave != "REST" else (campaign.winner or r.variant)
         variant = variants.get(variant_name or "")
-        channels = [variant.channel] if variant and variant.channel else [
-            c for c in campaign.channels if c in {m.value for m in MESSAGE_CHANNELS}]
+        channels = [variant.channel] if variant and variant.channel else message_channels
+        zone = zones.get(r.profile_id)
+        if (variant_name, zone) not in not_before:
+            not_before[(variant_name, zone)] = _not_before(schedule, campaign, zone, variant)
         for channel in channels:
-            content = _content(campaign.content.get(channel) or _first_message_content(campaign), variant)
+            common = shared.get((variant_name, channel))
+            if common is None:
+                common = shared[(variant_name, channel)] = (
+                    DispatchSource(kind=KIND, id=campaign.id, runId=run_id, stepId=variant_name),
+                    _content(campaign.content.get(channel) or _first_message_content(campaign), variant),
+                    SendWindow(start=schedule.window.start, end=schedule.window.end)
+                    if schedule.kind is ScheduleKind.BEST_TIME and schedule.window and not (variant and variant.sendAt)
+                    else None,
+                )
+            source, content, window = common
             requests.append(DispatchRequested(
                 requestId=dispatch_request_id(KIND, campaign.id, run_id, None, r.profile_id, channel),
-                profileId=r.profile_id, channel=channel,
-                source=DispatchSource(kind=KIND, id=campaign.id, runId=run_id, stepId=variant_name),
-                content=content,
-                notBefore=_not_before(schedule, campaign, zones.get(r.profile_id), variant),
-                window=SendWindow(start=schedule.window.start, end=schedule.window.end)
-                if schedule.kind is ScheduleKind.BEST_TIME and schedule.window and not (variant and variant.sendAt)
-                else None,
+                profileId=r.profile_id, channel=channel, source=source, content=content,
+                notBefore=not_before[(variant_name, zone)], window=window,
             ))
             meta.append((r, channel, variant_name))
     results = await dispatch.submit_many(session, tenant_id, requests, now)
