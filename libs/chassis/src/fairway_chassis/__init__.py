@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from fairway_chassis.periodic import periodic, run_every
     from fairway_chassis.repository import RepositoryBase
     from fairway_chassis.settings import ServiceSettings
+    from fairway_chassis.state_consumers import state_consumer
 
 _MODULES: dict[str, tuple[str, ...]] = {
     "fairway_chassis.app": ("ConsumerSpec", "Runtime", "ServiceDefinition", "create_service", "runtime_state", "serve"),
@@ -55,6 +56,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "fairway_chassis.periodic": ("periodic", "run_every"),
     "fairway_chassis.repository": ("RepositoryBase",),
     "fairway_chassis.settings": ("ServiceSettings",),
+    "fairway_chassis.state_consumers": ("state_consumer",),
 }
 _EXPORTS = {name: module for module, names in _MODULES.items() for name in names}
 
@@ -87,4 +89,5 @@ __all__ = [
     "SessionDep", "SystemClock", "Unauthorized", "Unprocessable", "ValidationErrorBody",
     "create_procrastinate_schema_op", "create_service", "error_responses", "field_errors", "issue_token",
     "make_metadata", "paginate", "periodic", "require_roles", "run_every", "runtime_state", "serve",
+    "state_consumer",
 ]

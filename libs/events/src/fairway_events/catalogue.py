@@ -104,6 +104,7 @@ CONSUMER_GROUPS: tuple[ConsumerGroup, ...] = (
     ConsumerGroup("timeline.activities", "timeline", (*UPSTREAM, "crm.identity")),
     ConsumerGroup("ml-scoring.features", "ml-scoring", (*UPSTREAM, "crm.identity", "crm.timeline")),
     ConsumerGroup("segmentation.read-model", "segmentation", ("crm.identity", "crm.timeline", "crm.scoring")),
+    ConsumerGroup("segmentation.state", "segmentation", ("crm.identity.state", "crm.timeline.state", "crm.scoring.state")),
     ConsumerGroup("campaigns.results", "campaigns",
                   ("messaging.events", "crm.dispatch.outcomes", "teetime.events", "scl.events", "crm.identity")),
     ConsumerGroup("campaigns.audience", "campaigns", ("crm.identity", "crm.segmentation", "crm.scoring")),

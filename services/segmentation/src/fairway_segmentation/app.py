@@ -4,9 +4,18 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from fairway_chassis import Clock, ConsumerSpec, ServiceDefinition, SystemClock, create_service, serve
+from fairway_chassis import (
+    Clock,
+    ConsumerSpec,
+    ServiceDefinition,
+    SystemClock,
+    create_service,
+    serve,
+    state_consumer,
+)
+from fairway_events.state_readers import StateReader
 from fairway_segmentation import maintenance
-from fairway_segmentation.ingest.handlers import HANDLED, TOPICS, make_handler
+from fairway_segmentation.ingest.handlers import HANDLED, LIVE_STATE, STATE_TOPICS, TOPICS, make_handler
 from fairway_segmentation.nl.endpoints import router as nl_router
 from fairway_segmentation.segments.announce import MEMBERSHIP_STATE
 from fairway_segmentation.segments.endpoints import router, tools
@@ -19,6 +28,7 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
     clock = clock or SystemClock()
+    handler = make_handler(clock)
     return create_service(
         ServiceDefinition(
             name="segmentation",
@@ -29,9 +39,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 ConsumerSpec(
                     name="segmentation.read-model",
                     topics=TOPICS,
-                    handler=make_handler(clock),
+                    handler=StateReader(handler, live=LIVE_STATE),
                     handles=HANDLED,
-                )
+                ),
+                # A new read model bootstraps from the owners' state topics, through the same handler.
+                state_consumer("segmentation.state", STATE_TOPICS, handler),
             ],
             rpc_client=True,  # POST /segments/nl asks the AI gateway's segment.parse
             background=[maintenance.loop(clock)],

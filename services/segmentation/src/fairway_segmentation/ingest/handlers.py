@@ -1,6 +1,7 @@
 """The consumer (above both concepts it feeds): crm.identity, crm.timeline and crm.scoring events update the read
 model's `profiles`; every person whose row changed is re-evaluated against the tenant's active dynamic segments
-in the same transaction.
+in the same transaction. The state consumer sends the snapshots of the same owners' state topics (profiles,
+counters, scores) and identity's erasure tombstones through the same code, so a new read model bootstraps from them.
 
 One Kafka batch is one transaction (the chassis' unit of work): inbox claim, row updates, membership changes
 and their outbox events commit together or not at all.
@@ -14,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fairway_chassis import Clock
@@ -29,6 +31,7 @@ from fairway_events.contracts.identity import (
     ProfileUpdated,
 )
 from fairway_events.contracts.scoring import ScoreUpdated
+from fairway_events.contracts.state import ProfileState, ScoresState, StateTombstone
 from fairway_events.contracts.timeline import TimelineCountersUpdated
 from fairway_schemas.criteria import Group
 from fairway_schemas.criteria_eval import InvalidCriteria, Predicate
@@ -42,6 +45,9 @@ from fairway_segmentation.segments.repository import Segment, SegmentRepository
 log = structlog.get_logger("fairway.segmentation.readmodel")
 
 TOPICS = ["crm.identity", "crm.timeline", "crm.scoring"]
+STATE_TOPICS = ["crm.identity.state", "crm.timeline.state", "crm.scoring.state"]
+# Live profile events raise the version a profile snapshot must beat (counters and scores carry their own as-of).
+LIVE_STATE = {"crm.identity": "crm.identity.state"}
 HANDLED = {
     "profile.created",
     "profile.updated",
@@ -118,6 +124,10 @@ def _mentioned(env: Envelope) -> list[str]:
         return [p.winnerId, p.loserId]
     if isinstance(p, ProfileUnmerged):
         return [p.profileId, p.restoredId]
+    if isinstance(p, ProfileState):
+        return [p.profile.profileId]
+    if isinstance(p, StateTombstone):
+        return [p.key]
     return [p.profileId]  # type: ignore[attr-defined]
 
 
@@ -171,6 +181,9 @@ class TenantBatch:
                     await self.profiles.upsert(snap.profileId, mapping.snapshot_values(snap))
                     self.touched.add(snap.profileId)
             return
+        if isinstance(p, ProfileState):
+            await self.snapshot(p, env.occurred_at)
+            return
         if any(self._dead(i) for i in _mentioned(env)[:1]):
             return  # a late event about someone merged away or erased: nothing to bring back
         if isinstance(p, ProfileCreated):
@@ -194,6 +207,14 @@ class TenantBatch:
         elif isinstance(p, ScoreUpdated):
             self.writes.set_if_newer(p.profileId, mapping.score_values(p, env.occurred_at), "scores_as_of")
             self.touched.add(p.profileId)
+        elif isinstance(p, ScoresState):
+            self.writes.set_if_newer(p.profileId, mapping.score_values(p, p.updatedAt), "scores_as_of")
+            self.touched.add(p.profileId)
+        elif isinstance(p, StateTombstone):
+            if p.topic == "crm.identity.state":  # identity's only tombstone: an erasure
+                await self.writes.flush()
+                await self.erase(p.key, env.occurred_at)
+            # (timeline's and ml-scoring's go with the profile, which identity's tombstone removes)
         elif isinstance(p, ProfileMerged):
             await self.writes.flush()
             await self.merge(p, env.occurred_at)
@@ -201,25 +222,46 @@ class TenantBatch:
             await self.writes.flush()
             await self.erase(p.profileId, p.erasedAt)
 
+    async def snapshot(self, p: ProfileState, at: datetime) -> None:
+        """A profile as identity holds it now (it is newer than what this read model applied: StateReader)."""
+        pid = p.profile.profileId
+        if self.tombstones.get(pid) == "erased":
+            return
+        if p.mergedInto is not None:
+            if not self._dead(pid):
+                await self.writes.flush()
+                await self.retire(pid, p.mergedInto, at)  # the winner's counters come with its own snapshots
+            return
+        if self.tombstones.get(pid) == "merged":  # unmerged since this read model saw it merged
+            await self.writes.flush()
+            await self.profiles.clear_merge_tombstone(pid)
+            del self.tombstones[pid]
+        self.writes.set(pid, mapping.snapshot_values(p.profile))
+        self.touched.add(pid)
+
     async def merge(self, p: ProfileMerged, at: datetime) -> None:
+        loser = None
         if p.loserId != p.winnerId and not self._dead(p.loserId):
-            loser = await self.profiles.delete(p.loserId)
-            await self.profiles.tombstone(p.loserId, "merged", at, merged_into=p.winnerId)
-            self.tombstones[p.loserId] = "merged"
-            self.touched.discard(p.loserId)
-            for segment_id, _source in await self.members.remove_everywhere(p.loserId):
-                if segment_id not in self.segs:
-                    continue  # (cannot happen: a segment's deletion removes its members)
-                seg = SegmentRef.of(self.segs[segment_id])
-                self.changes.note_exits(seg, [p.loserId], reason="merged")
-                if seg.type == "STATIC":  # an explicit member stays one under the surviving id
-                    await self.changes.enter(seg, [p.winnerId], reason="merged", source="merged")
-        else:
-            loser = None
+            loser = await self.retire(p.loserId, p.winnerId, at)
         await self.profiles.upsert(p.winnerId, mapping.snapshot_values(p.winner))
         if loser is not None:
             await self.profiles.fold_in_activity(p.winnerId, loser, at)
         self.touched.add(p.winnerId)
+
+    async def retire(self, loser_id: str, winner_id: str, at: datetime) -> RowMapping | None:
+        """Remove a merged-away profile (tombstoned, out of every segment); its row as it was."""
+        loser = await self.profiles.delete(loser_id)
+        await self.profiles.tombstone(loser_id, "merged", at, merged_into=winner_id)
+        self.tombstones[loser_id] = "merged"
+        self.touched.discard(loser_id)
+        for segment_id, _source in await self.members.remove_everywhere(loser_id):
+            if segment_id not in self.segs:
+                continue  # (cannot happen: a segment's deletion removes its members)
+            seg = SegmentRef.of(self.segs[segment_id])
+            self.changes.note_exits(seg, [loser_id], reason="merged")
+            if seg.type == "STATIC":  # an explicit member stays one under the surviving id
+                await self.changes.enter(seg, [winner_id], reason="merged", source="merged")
+        return loser
 
     async def erase(self, profile_id: str, at: datetime) -> None:
         await self.profiles.delete(profile_id)

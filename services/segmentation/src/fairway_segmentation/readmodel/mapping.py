@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from fairway_events.contracts.identity import Attributes, Consent, Identities, ProfileSnapshot, ProfileStatus
 from fairway_events.contracts.scoring import ScoreUpdated
+from fairway_events.contracts.state import ScoresState
 from fairway_events.contracts.timeline import TimelineCountersUpdated
 
 INT4_MAX = 2**31 - 1
@@ -173,7 +174,7 @@ def counter_values(c: TimelineCountersUpdated) -> dict[str, Any]:
     return out
 
 
-def score_values(s: ScoreUpdated, as_of: datetime) -> dict[str, Any]:
+def score_values(s: ScoreUpdated | ScoresState, as_of: datetime) -> dict[str, Any]:
     return {
         "engagement_score": number(s.engagementScore),
         "churn_risk_score": number(s.churnRiskScore),
