@@ -13,7 +13,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import select, text
 
-from fairway_events import Envelope, TopicNames, registry
+from fairway_events import Envelope, TopicNames, new_event_id, registry
 from fairway_events.contracts.identity import (
     Attributes,
     Consent,
@@ -26,6 +26,7 @@ from fairway_events.contracts.identity import (
     ProfileUpdated,
 )
 from fairway_events.contracts.scoring import ScoreUpdated
+from fairway_events.contracts.state import CountersState, ProfileState, ScoresState
 from fairway_events.contracts.timeline import TimelineCountersUpdated
 from fairway_events.envelope import decode_raw
 from fairway_segmentation.db import outbox_table, segment_members
@@ -78,6 +79,31 @@ class Events:
                 key=env.aggregate_id.encode(),
                 headers=[(k, v.encode()) for k, v in env.wire_headers().items()],
             )
+
+    async def send_tombstone(self, tenant: str, topic: str, key: str) -> None:
+        """A null record on a state topic, as an owner's outbox relay sends it."""
+        headers = {"event_id": new_event_id(), "event_type": "state.tombstone", "version": "1", "tenant_id": tenant}
+        await self.producer.send_and_wait(self.topics(topic), None, key=key.encode(),
+                                          headers=[(k, v.encode()) for k, v in headers.items()])
+
+    @staticmethod
+    def profile_state(tenant: str, pid: str, merged_into: str | None = None, event_id: str | None = None,
+                      **kw: Any) -> Envelope:
+        """identity's snapshot of a profile on crm.identity.state."""
+        state = ProfileState(profile=snapshot(pid, **kw), mergedInto=merged_into, revision=1, updatedAt=NOW)
+        return registry.envelope(state, tenant_id=tenant, aggregate_id=pid, source="identity", event_id=event_id)
+
+    @staticmethod
+    def counters_state(tenant: str, pid: str, as_of: datetime = NOW, **values: Any) -> Envelope:
+        live = Events.counters(tenant, pid, as_of, **values).payload
+        return registry.envelope(CountersState(**live.model_dump()), tenant_id=tenant, aggregate_id=pid,
+                                 source="timeline")
+
+    @staticmethod
+    def scores_state(tenant: str, pid: str, engagement: float, segment: str | None = None) -> Envelope:
+        scores = ScoresState(profileId=pid, engagementScore=engagement, churnRiskScore=10, riskLevel="LOW",
+                             valueSegment=segment, updatedAt=NOW)
+        return registry.envelope(scores, tenant_id=tenant, aggregate_id=pid, source="ml-scoring")
 
     @staticmethod
     def created(tenant: str, pid: str, **kw: Any) -> Envelope:
