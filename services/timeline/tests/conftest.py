@@ -12,7 +12,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 
-from fairway_events import TopicNames, registry
+from fairway_events import TopicNames, new_event_id, registry
 from fairway_events.contracts.identity import (
     Attributes,
     Consent,
@@ -24,6 +24,7 @@ from fairway_events.contracts.identity import (
     ProfileSnapshot,
     ProfileUnmerged,
 )
+from fairway_events.contracts.state import ProfileState
 from fairway_testkit import RunningService, auth_headers, send_upstream
 from fairway_timeline.db import activities, outbox_table
 
@@ -53,6 +54,20 @@ class Club:
 
     async def created(self, tenant: str, profile_id: str, **keys: list[str]) -> None:
         await self.identity(tenant, ProfileCreated(profile=snapshot(profile_id, **keys)), profile_id)
+
+    async def state(self, tenant: str, profile_id: str, merged_into: str | None = None, **keys: list[str]) -> None:
+        """identity's snapshot of a profile on crm.identity.state."""
+        status = "MERGED" if merged_into else "ACTIVE"
+        payload = ProfileState(profile=snapshot(profile_id, status, **keys), mergedInto=merged_into, revision=1,
+                               updatedAt=datetime.now(UTC))
+        env = registry.envelope(payload, tenant_id=tenant, aggregate_id=profile_id, source="identity")
+        await self.producer.send_and_wait(self.topics("crm.identity.state"), env.to_wire(), key=profile_id.encode())
+
+    async def state_erased(self, tenant: str, profile_id: str) -> None:
+        """identity's tombstone of an erased profile: a null record with its event id and tenant in the headers."""
+        headers = {"event_id": new_event_id(), "event_type": "state.tombstone", "version": "1", "tenant_id": tenant}
+        await self.producer.send_and_wait(self.topics("crm.identity.state"), None, key=profile_id.encode(),
+                                          headers=[(k, v.encode()) for k, v in headers.items()])
 
     async def linked(self, tenant: str, profile_id: str, key_type: str, value: str) -> None:
         await self.identity(

@@ -102,6 +102,7 @@ CONSUMER_GROUPS: tuple[ConsumerGroup, ...] = (
     ConsumerGroup("identity.resolution", "identity", UPSTREAM),
     ConsumerGroup("identity.commands", "identity", ("crm.identity.commands",)),
     ConsumerGroup("timeline.activities", "timeline", (*UPSTREAM, "crm.identity")),
+    ConsumerGroup("timeline.state", "timeline", ("crm.identity.state",)),
     ConsumerGroup("ml-scoring.features", "ml-scoring", (*UPSTREAM, "crm.identity", "crm.timeline")),
     ConsumerGroup("segmentation.read-model", "segmentation", ("crm.identity", "crm.timeline", "crm.scoring")),
     ConsumerGroup("segmentation.state", "segmentation", ("crm.identity.state", "crm.timeline.state", "crm.scoring.state")),

@@ -15,12 +15,15 @@ from fairway_chassis import (
     create_service,
     periodic,
     serve,
+    state_consumer,
 )
+from fairway_events.state_readers import StateReader
 from fairway_timeline.activities.endpoints import router as timeline_router
 from fairway_timeline.counters.announce import COUNTERS_STATE
 from fairway_timeline.counters.endpoints import router as counters_router
 from fairway_timeline.counters.service import sweep_once
 from fairway_timeline.ingest.handler import HANDLED, TOPICS, TimelineIngest
+from fairway_timeline.ingest.identity import LIVE_STATE, STATE_TOPICS
 from fairway_timeline.notes.endpoints import router as notes_router
 from fairway_timeline.settings import Settings
 from fairway_timeline.state import TimelineState
@@ -33,6 +36,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     clock = clock or SystemClock()
 
     state = TimelineState(clock=clock)
+    ingest = TimelineIngest(settings, clock)
 
     async def open_read_pool(runtime: Runtime[TimelineState]) -> None:
         engine = create_async_engine(
@@ -70,10 +74,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 ConsumerSpec(
                     name="timeline.activities",
                     topics=TOPICS,
-                    handler=TimelineIngest(settings, clock),
+                    handler=StateReader(ingest, live=LIVE_STATE),
                     handles=HANDLED,
                     max_records=settings.consumer_batch_size,
-                )
+                ),
+                # A new key map bootstraps from identity's snapshots, through the same code.
+                state_consumer("timeline.state", STATE_TOPICS, ingest),
             ],
             on_startup=[open_read_pool],
             on_shutdown=[close_read_pool],

@@ -1,4 +1,5 @@
-"""The timeline's one consumer: upstream topics and crm.identity, in one ordered unit of work per batch.
+"""The timeline's consumers: upstream topics and crm.identity, in one ordered unit of work per batch; and
+crm.identity.state (its own group), whose snapshots and tombstones go through the same identity code.
 
 Both kinds of event go through one consumer so a batch applies them in the order they arrived; runs of
 upstream events between identity events are stored in bulk, and so are runs of profile.created and
@@ -16,7 +17,7 @@ from fairway_events.runs import runs
 from fairway_timeline.activities.catalogue import UPSTREAM
 from fairway_timeline.counters import service as counters
 from fairway_timeline.ingest import upstream
-from fairway_timeline.ingest.identity import IDENTITY_EVENTS, IdentitySync
+from fairway_timeline.ingest.identity import IDENTITY_EVENTS, STATE_EVENTS, IdentitySync
 from fairway_timeline.ingest.touched import Touched
 from fairway_timeline.locks import lock_tenants
 from fairway_timeline.settings import Settings
@@ -49,6 +50,8 @@ class TimelineIngest:
 
 
 def _kind(env: Envelope) -> str:
+    if env.event_type in STATE_EVENTS:
+        return "identity"
     if env.event_type not in IDENTITY_EVENTS:
         return "upstream"
     return "announced" if env.event_type in ("profile.created", "profile.identity_linked") else "identity"

@@ -1,4 +1,5 @@
-"""crm.identity events applied to the timeline's key map, and the activities and notes that follow them."""
+"""crm.identity events applied to the timeline's key map, and the activities and notes that follow them; and the
+snapshots and erasure tombstones of crm.identity.state, through the same code (a new key map bootstraps from them)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from fairway_events.contracts.identity import (
     ProfileUnmerged,
     ProfileUpdated,
 )
+from fairway_events.contracts.state import ProfileState, StateTombstone
 from fairway_events.runs import runs
 from fairway_timeline.activities.repository import ActivityBatchRepository, ActivityRepository, WaitMatch
 from fairway_timeline.identity_map.keys import RANK, Key, key_hash, keys_from_lists, normalise
@@ -37,6 +39,10 @@ IDENTITY_EVENTS = frozenset(
         "profile.erased",
     }
 )
+STATE_TOPICS = ["crm.identity.state"]
+STATE_EVENTS = frozenset({"profile.state", "state.tombstone"})
+# Live profile events raise the version a snapshot must beat.
+LIVE_STATE = {"crm.identity": "crm.identity.state"}
 
 
 class IdentitySync:
@@ -54,11 +60,15 @@ class IdentitySync:
         elif isinstance(p, ProfileUpdated):
             await self.updated(t, p)
         elif isinstance(p, ProfileMerged):
-            await self.merged(t, p)
+            await self.merged(t, p.winnerId, p.loserId, p.winner.identities)
         elif isinstance(p, ProfileUnmerged):
             await self.unmerged(t, p)
         elif isinstance(p, ProfileErased):
-            await self.erased(t, p)
+            await self.erased(t, p.profileId, p.erasedAt)
+        elif isinstance(p, ProfileState):
+            await self.snapshot(t, p)
+        elif isinstance(p, StateTombstone) and p.topic == "crm.identity.state":  # identity's: an erasure
+            await self.erased(t, p.key, env.occurred_at)
 
     def _profiles(self, tenant_id: str) -> ProfileRepository:
         return ProfileRepository.for_tenant(self.session, tenant_id)
@@ -146,21 +156,35 @@ class IdentitySync:
         await self._profiles(tenant_id).keep_only_keys(root, keys)
         await self.link(tenant_id, keys, root)
 
-    async def merged(self, tenant_id: str, e: ProfileMerged) -> None:
-        if e.winnerId == e.loserId:
+    async def snapshot(self, tenant_id: str, p: ProfileState) -> None:
+        """A profile as identity holds it now: its keys are exactly these, or it is merged into another."""
+        pid = p.profile.profileId
+        keys = self._keys(tenant_id, p.profile.identities)
+        if p.mergedInto is not None:
+            await self.merged(tenant_id, p.mergedInto, pid, Identities())
             return
-        winner = await self._live_root(tenant_id, e.winnerId)
-        loser = await self._live_root(tenant_id, e.loserId)
+        root = await self._live_root(tenant_id, pid, p.profile.status)
+        if root is None:
+            return
+        if root == pid:  # (still merged here while identity has it on its own: the unmerge event restores it)
+            await self._profiles(tenant_id).keep_only_keys(root, keys)
+        await self.link(tenant_id, keys, root)
+
+    async def merged(self, tenant_id: str, winner_id: str, loser_id: str, winner_keys: Identities) -> None:
+        if winner_id == loser_id:
+            return
+        winner = await self._live_root(tenant_id, winner_id)
+        loser = await self._live_root(tenant_id, loser_id)
         if winner is None or loser is None:
-            log.warning("merge involves an erased profile; ignored", winner=e.winnerId, loser=e.loserId)
+            log.warning("merge involves an erased profile; ignored", winner=winner_id, loser=loser_id)
             return
         if winner == loser:  # already merged (a redelivery, or the events of a chain arrived out of order)
-            await self.link(tenant_id, self._keys(tenant_id, e.winner.identities), winner)
+            await self.link(tenant_id, self._keys(tenant_id, winner_keys), winner)
             return
-        if loser != e.loserId:
+        if loser != loser_id:
             log.warning(
                 "loser was already merged elsewhere; moving what hangs on its current root",
-                loser=e.loserId,
+                loser=loser_id,
                 root=loser,
             )
         await self._profiles(tenant_id).set_merged(loser, winner)
@@ -169,7 +193,7 @@ class IdentitySync:
         await self._profiles(tenant_id).repoint_keys(loser, winner)
         self.touched.drop(tenant_id, loser)
         self.touched.touch(tenant_id, winner)
-        await self.link(tenant_id, self._keys(tenant_id, e.winner.identities), winner)
+        await self.link(tenant_id, self._keys(tenant_id, winner_keys), winner)
 
     async def unmerged(self, tenant_id: str, e: ProfileUnmerged) -> None:
         status = await self._profiles(tenant_id).status(e.restoredId)
@@ -189,13 +213,13 @@ class IdentitySync:
         self.touched.touch(tenant_id, winner)
         self.touched.touch(tenant_id, e.restoredId)
 
-    async def erased(self, tenant_id: str, e: ProfileErased) -> None:
-        await self._profiles(tenant_id).ensure(e.profileId, "ERASED")
-        root = await self._profiles(tenant_id).canonical(e.profileId)
-        gone = await self._profiles(tenant_id).subtree(e.profileId)
+    async def erased(self, tenant_id: str, profile_id: str, erased_at: datetime) -> None:
+        await self._profiles(tenant_id).ensure(profile_id, "ERASED")
+        root = await self._profiles(tenant_id).canonical(profile_id)
+        gone = await self._profiles(tenant_id).subtree(profile_id)
         keys = await self._profiles(tenant_id).keys_of(gone)
         await self._profiles(tenant_id).remember_erased(
-            [key_hash(tenant_id, k.key_type, k.value) for k in keys], e.erasedAt, self.now
+            [key_hash(tenant_id, k.key_type, k.value) for k in keys], erased_at, self.now
         )
         await self._activities(tenant_id).delete_waiting_on([(k.key_type, k.value) for k in keys])
         await self._activities(tenant_id).delete_for_profiles(gone)
