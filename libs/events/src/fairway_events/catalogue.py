@@ -104,6 +104,7 @@ CONSUMER_GROUPS: tuple[ConsumerGroup, ...] = (
     ConsumerGroup("timeline.activities", "timeline", (*UPSTREAM, "crm.identity")),
     ConsumerGroup("timeline.state", "timeline", ("crm.identity.state",)),
     ConsumerGroup("ml-scoring.features", "ml-scoring", (*UPSTREAM, "crm.identity", "crm.timeline")),
+    ConsumerGroup("ml-scoring.state", "ml-scoring", ("crm.identity.state", "crm.timeline.state")),
     ConsumerGroup("segmentation.read-model", "segmentation", ("crm.identity", "crm.timeline", "crm.scoring")),
     ConsumerGroup("segmentation.state", "segmentation", ("crm.identity.state", "crm.timeline.state", "crm.scoring.state")),
     ConsumerGroup("campaigns.results", "campaigns",

@@ -14,14 +14,16 @@ from fairway_chassis import (
     create_service,
     periodic,
     serve,
+    state_consumer,
 )
+from fairway_events.state_readers import StateReader
 from fairway_ml_scoring.churn.endpoints import router as churn_router
 from fairway_ml_scoring.churn.online import serve_online
 from fairway_ml_scoring.clv.endpoints import router as clv_router
 from fairway_ml_scoring.clv.model import load_clv_model
 from fairway_ml_scoring.context import MlContext
 from fairway_ml_scoring.engagement.endpoints import router as engagement_router
-from fairway_ml_scoring.ingest.handlers import HANDLED, TOPICS, FeatureIngest
+from fairway_ml_scoring.ingest.handlers import HANDLED, LIVE_STATE, STATE_TOPICS, TOPICS, FeatureIngest
 from fairway_ml_scoring.jobs import check_all_drift, refresh_all_tenants, watch_models
 from fairway_ml_scoring.lifecycle.endpoints import router as models_router
 from fairway_ml_scoring.scoring.announce import SCORES_STATE
@@ -34,6 +36,7 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
     ctx = MlContext(settings=settings, clock=clock or SystemClock())
+    ingest = FeatureIngest(ctx)
 
     async def start(runtime: Runtime) -> None:
         await asyncio.to_thread(ctx.start, load_clv_model)
@@ -56,8 +59,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             routers=[churn_router, clv_router, engagement_router, sto_router, models_router],
             consumers=[
                 ConsumerSpec(
-                    name="ml-scoring.features", topics=TOPICS, handler=FeatureIngest(ctx), handles=HANDLED
-                )
+                    name="ml-scoring.features", topics=TOPICS, handler=StateReader(ingest, live=LIVE_STATE),
+                    handles=HANDLED,
+                ),
+                # A new feature store's key map and profiles bootstrap from the owners' snapshots, same code.
+                state_consumer("ml-scoring.state", STATE_TOPICS, ingest),
             ],
             on_startup=[start],
             background=[

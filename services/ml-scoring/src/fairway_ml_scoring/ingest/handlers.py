@@ -3,7 +3,9 @@ fresh features (pushed to Feast's online store after commit) and scores for ever
 
 One Kafka batch is one transaction (the chassis' inbox claim, our log rows, scores and outbox rows). Events
 are applied in order: identity events change who an event belongs to, so pending upstream rows are written
-before each identity event moves them.
+before each identity event moves them. The state consumer (ml-scoring.state) sends crm.identity.state's and
+crm.timeline.state's snapshots and identity's erasure tombstones through the same code, so the key map and the
+profiles' points bootstrap from them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from fairway_events.contracts.identity import (
     ProfileUnmerged,
     ProfileUpdated,
 )
+from fairway_events.contracts.state import ProfileState, StateTombstone
 from fairway_events.contracts.timeline import TimelineCountersUpdated
 from fairway_events.runs import runs
 from fairway_ml_scoring.context import MlContext
@@ -52,6 +55,9 @@ IDENTITY_TYPES = {
     "profile.consent_changed",
 }
 HANDLED = set(UPSTREAM_KIND) | IDENTITY_TYPES | {"timeline.counters_updated"}
+STATE_TOPICS = ["crm.identity.state", "crm.timeline.state"]
+# Live profile events raise the version a snapshot must beat (counters are points in time: no order to keep).
+LIVE_STATE = {"crm.identity": "crm.identity.state"}
 
 
 class FeatureIngest:
@@ -113,7 +119,7 @@ class _Batch:
         # Identity changes who events belong to: write what came before first.
         await self.flush()
         t = env.tenant_id
-        if isinstance(p, ProfileCreated):
+        if isinstance(p, ProfileCreated) or (isinstance(p, ProfileState) and p.mergedInto is None):
             await self.created([d])
             return
         elif isinstance(p, ProfileIdentityLinked):
@@ -134,18 +140,24 @@ class _Batch:
                 keys_from_lists(p.restored.identities.model_dump(), self.region),
             )
             self.touched[t] |= {p.profileId, p.restoredId}
+        elif isinstance(p, ProfileState) and p.mergedInto is not None:
+            self.gone[t] |= await self.repo.merge(t, p.mergedInto, p.profile.profileId, [])
+            self.touched[t].add(p.mergedInto)
         elif isinstance(p, ProfileErased):
             await self.log(t).erase(p.profileId)
             self.gone[t].add(p.profileId)
+        elif isinstance(p, StateTombstone) and p.topic == "crm.identity.state":  # identity's: an erasure
+            await self.repo.erase(t, p.key)
+            self.gone[t].add(p.key)
         await self.flush()
 
     async def created(self, deliveries: list[Delivery]) -> None:
-        """profile.created events touching disjoint profiles and keys (a run): their keys, parked events and
-        profiles in a few statements per tenant, with the effect of one by one."""
+        """profile.created events (or snapshots of profiles of their own) touching disjoint profiles and keys (a
+        run): their keys, parked events and profiles in a few statements per tenant, with the effect of one by one."""
         await self.flush()  # identity changes who events belong to: write what came before first
-        by_tenant: dict[str, list[tuple[Envelope, ProfileCreated]]] = defaultdict(list)
+        by_tenant: dict[str, list[tuple[Envelope, ProfileCreated | ProfileState]]] = defaultdict(list)
         for d in deliveries:
-            assert isinstance(d.envelope.payload, ProfileCreated)
+            assert isinstance(d.envelope.payload, ProfileCreated | ProfileState)
             by_tenant[d.envelope.tenant_id].append((d.envelope, d.envelope.payload))
         for t, events in by_tenant.items():
             keyed = [(env, p, keys_from_lists(p.profile.identities.model_dump(), self.region)) for env, p in events]
@@ -214,5 +226,7 @@ class _Batch:
 
 
 def _kind(d: Delivery) -> str:
-    return "created" if d.envelope.event_type == "profile.created" else "other"
+    p = d.envelope.payload
+    return "created" if isinstance(p, ProfileCreated) or (isinstance(p, ProfileState) and p.mergedInto is None) \
+        else "other"
 
