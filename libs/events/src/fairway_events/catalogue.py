@@ -110,6 +110,7 @@ CONSUMER_GROUPS: tuple[ConsumerGroup, ...] = (
     ConsumerGroup("campaigns.results", "campaigns",
                   ("messaging.events", "crm.dispatch.outcomes", "teetime.events", "scl.events", "crm.identity")),
     ConsumerGroup("campaigns.audience", "campaigns", ("crm.identity", "crm.segmentation", "crm.scoring")),
+    ConsumerGroup("campaigns.state", "campaigns", ("crm.identity.state", "crm.segmentation.state")),
     ConsumerGroup("campaigns.dispatch.requests", "campaigns", ("crm.dispatch.requests",)),
     ConsumerGroup("campaigns.promotions", "campaigns", ("teetime.events", "crm.social")),
     ConsumerGroup("social.requests", "social", ("crm.social.requests",)),

@@ -3,6 +3,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from fairway_campaigns import bootstrap
 from fairway_campaigns.abtests import jobs as _abtest_jobs  # noqa: F401  (registers the task)
 from fairway_campaigns.approvals import jobs as _approval_jobs  # noqa: F401
 from fairway_campaigns.approvals.endpoints import router as approvals_router
@@ -25,7 +26,16 @@ from fairway_campaigns.sending import jobs as _sending_jobs  # noqa: F401  (regi
 from fairway_campaigns.sending.endpoints import router as sending_router
 from fairway_campaigns.settings import Settings
 from fairway_campaigns.state import CampaignsState
-from fairway_chassis import Clock, ConsumerSpec, ServiceDefinition, SystemClock, create_service, serve
+from fairway_chassis import (
+    Clock,
+    ConsumerSpec,
+    ServiceDefinition,
+    SystemClock,
+    create_service,
+    serve,
+    state_consumer,
+)
+from fairway_events.state_readers import StateReader
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -37,6 +47,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     dispatch = dispatch or DispatchService()
     promotion_events = promotions.PromotionEvents(dispatch, registry, clock)
     state = CampaignsState(clock=clock, batch_size=settings.fanout_batch_size, dispatch=dispatch)
+    audience_handler = audience.AudienceHandler()
     return create_service(
         ServiceDefinition(
             name="campaigns",
@@ -47,8 +58,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                      promotions_router],
             consumers=[
                 ConsumerSpec(name="campaigns.results", topics=RESULT_TOPICS, handler=handle_results, handles=RESULT_EVENTS),
-                ConsumerSpec(name=audience.CONSUMER, topics=audience.TOPICS, handler=audience.AudienceHandler(),
+                ConsumerSpec(name=audience.CONSUMER, topics=audience.TOPICS,
+                             handler=StateReader(audience_handler, live=audience.LIVE_STATE),
                              handles=audience.HANDLED, max_records=2000),
+                # A new installation's audience and key map bootstrap from the state topics, through the same code.
+                state_consumer(bootstrap.CONSUMER, bootstrap.TOPICS, bootstrap.StateHandler(audience_handler),
+                               max_records=2000),
                 ConsumerSpec(name=dispatch_requests.CONSUMER, topics=dispatch_requests.TOPICS,
                              handler=dispatch_requests.DispatchRequestsHandler(dispatch, clock),
                              handles=dispatch_requests.HANDLED),

@@ -1,4 +1,6 @@
-"""The audience read models' consumer: crm.identity, crm.segmentation and crm.scoring, one transaction per batch.
+"""The audience read models' consumer: crm.identity, crm.segmentation and crm.scoring, one transaction per batch;
+and the snapshots and tombstones of crm.identity.state and crm.segmentation.state (the state consumer), which
+bootstrap the same rows.
 
 A batch is applied in rounds: round k holds the k-th event of each person (or membership) in the batch, so one
 person's events apply in their order while everyone else's are written together, one statement per event type.
@@ -27,6 +29,7 @@ from fairway_events.contracts.identity import (
 )
 from fairway_events.contracts.scoring import SendTimeProfileUpdated
 from fairway_events.contracts.segmentation import SegmentMemberEntered, SegmentMemberExited
+from fairway_events.contracts.state import MembershipState, ProfileState, StateTombstone
 
 CONSUMER = "campaigns.audience"
 TOPICS = ["crm.identity", "crm.segmentation", "crm.scoring"]
@@ -35,6 +38,9 @@ HANDLED = {
     "profile.unmerged", "profile.erased", "segment.member_entered", "segment.member_exited",
     "send_time.profile_updated",
 }
+STATE_TOPICS = ["crm.identity.state", "crm.segmentation.state"]
+# Live profile events raise the version a profile snapshot must beat (memberships are keyed by segment there).
+LIVE_STATE = {"crm.identity": "crm.identity.state"}
 _ADDRESS_KEYS = {"email": "email", "phoneNumber": "phone_number", "messagingContactId": "messaging_contact_id"}
 
 
@@ -69,8 +75,12 @@ def _keys(e: Envelope) -> tuple[str, ...]:
         return (p.winnerId, p.loserId)
     if isinstance(p, ProfileUnmerged):
         return (p.profileId, p.restoredId)
-    if isinstance(p, SegmentMemberEntered | SegmentMemberExited):
+    if isinstance(p, SegmentMemberEntered | SegmentMemberExited | MembershipState):
         return (f"{p.segmentId}\x1f{p.profileId}",)
+    if isinstance(p, ProfileState):
+        return (p.profile.profileId,)
+    if isinstance(p, StateTombstone):
+        return (p.key.replace(":", "\x1f", 1) if p.topic == "crm.segmentation.state" else p.key,)
     return (getattr(p, "profileId", e.aggregate_id),)
 
 
@@ -139,6 +149,19 @@ class AudienceHandler:
                 entered.append({"segment_id": p.segmentId, "profile_id": p.profileId, "at": p.at.isoformat()})
             elif isinstance(p, SegmentMemberExited):
                 exited.append({"segment_id": p.segmentId, "profile_id": p.profileId})
+            elif isinstance(p, ProfileState):
+                if p.mergedInto is None:
+                    snapshots.append(snapshot_row(p.profile))
+                else:
+                    patches.append(_patch(p.profile.profileId, status="MERGED"))
+            elif isinstance(p, MembershipState):
+                entered.append({"segment_id": p.segmentId, "profile_id": p.profileId, "at": p.since.isoformat()})
+            elif isinstance(p, StateTombstone):
+                if p.topic == "crm.identity.state":  # identity's: an erasure
+                    erased.append(p.key)
+                elif p.topic == "crm.segmentation.state":  # the member left ("segment id:profile id")
+                    segment_id, _, profile_id = p.key.partition(":")
+                    exited.append({"segment_id": segment_id, "profile_id": profile_id})
             elif isinstance(p, SendTimeProfileUpdated):
                 send_times.append({"profile_id": p.profileId, "hourly": p.hourlyOpenProbability,
                                    "time_zone": p.timezone, "confidence": p.confidence,

@@ -23,6 +23,7 @@ from fairway_events.contracts.identity import (
     ProfileSnapshot,
     ProfileUnmerged,
 )
+from fairway_events.contracts.state import ProfileState, StateTombstone
 
 KEY_TYPES = ("email", "phoneNumber", "sclMemberId", "teetimePlayerId", "messagingContactId", "authUserId")
 DEFAULT_ATTRIBUTION_DAYS = 7
@@ -57,6 +58,10 @@ async def identity_changed(session: AsyncSession, tenant_id: str, payload: BaseM
             await repo.link_keys(payload.restoredId, _snapshot_keys(payload.restored))
         case ProfileErased():
             await repo.forget_profile(payload.profileId)
+        case ProfileState(mergedInto=None):  # a snapshot (crm.identity.state): the profile's keys now
+            await repo.link_keys(payload.profile.profileId, _snapshot_keys(payload.profile))
+        case StateTombstone(topic="crm.identity.state"):  # identity's tombstone: an erasure
+            await repo.forget_profile(payload.key)
 
 
 async def converted(session: AsyncSession, tenant_id: str, event_id: str, keys: Sequence[tuple[str, str]],
