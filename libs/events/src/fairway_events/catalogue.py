@@ -117,6 +117,8 @@ CONSUMER_GROUPS: tuple[ConsumerGroup, ...] = (
     ConsumerGroup("social.calendar", "social", ("crm.campaigns", "teetime.events")),
     ConsumerGroup("journeys.events", "journeys", (*UPSTREAM, "crm.identity", "crm.timeline", "crm.scoring",
                                                   "crm.segmentation", "crm.dispatch.outcomes")),
+    ConsumerGroup("journeys.state", "journeys", ("crm.identity.state", "crm.timeline.state", "crm.scoring.state",
+                                                 "crm.segmentation.state")),
 )
 
 

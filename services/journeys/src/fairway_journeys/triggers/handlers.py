@@ -21,6 +21,7 @@ from fairway_events import Delivery, Envelope
 from fairway_events.consumer import BatchHandler
 from fairway_events.contracts.dispatch import DispatchOutcomeRecorded
 from fairway_events.contracts.identity import ProfileCreated, ProfileErased, ProfileMerged
+from fairway_events.contracts.state import ProfileState, StateTombstone
 from fairway_events.contracts.upstream import UpstreamEvent
 from fairway_journeys.definitions.events import REACTIVE
 from fairway_journeys.definitions.model import Definition, EventTrigger
@@ -89,6 +90,13 @@ class TenantBatch:
         await self._waits(items)
         await self._enrol(items, previous)
 
+    async def run_state(self, envelopes: list[Envelope]) -> None:
+        """Snapshots and tombstones (the state consumer): the read model, and the runs of people erased or merged
+        away end. A snapshot is no event of the member's: it triggers, converts and moves nothing."""
+        await self._identity_exits(envelopes)
+        for env in envelopes:
+            await readmodel.apply(self.members, env, self.now)
+
     async def _previous_scores(self, envelopes: list[Envelope]) -> dict[str, dict[str, Any]]:
         ids = [e.payload.profileId for e in envelopes if e.event_type == "score.updated"]
         return {pid: m.fields for pid, m in (await self.members.load(ids)).items()}
@@ -101,6 +109,10 @@ class TenantBatch:
                 gone[e.payload.profileId] = "ERASED"
             elif isinstance(e.payload, ProfileMerged) and e.payload.loserId != e.payload.winnerId:
                 gone[e.payload.loserId] = "MERGED"
+            elif isinstance(e.payload, StateTombstone) and e.payload.topic == "crm.identity.state":
+                gone[e.payload.key] = "ERASED"
+            elif isinstance(e.payload, ProfileState) and e.payload.mergedInto is not None:
+                gone[e.payload.profile.profileId] = "MERGED"
         if not gone:
             return set()
         active = await self.runs.active_of_profiles(gone)
@@ -263,14 +275,16 @@ class TenantBatch:
             await runs.enrol(self.session, self.deps, self.tenant_id, candidates, self.now)
 
 
-def make_handler(clock: Clock, deps: RunDeps) -> BatchHandler:
+def make_handler(clock: Clock, deps: RunDeps, *, state: bool = False) -> BatchHandler:
+    """The events consumer's handler; with `state`, the state consumer's (read model and identity exits only)."""
     async def handle(session: AsyncSession, deliveries: list[Delivery]) -> None:
         by_tenant: dict[str, list[Envelope]] = defaultdict(list)
         for d in deliveries:
             by_tenant[d.envelope.tenant_id].append(d.envelope)
         now = clock.now()
         for tenant_id in sorted(by_tenant):
-            await TenantBatch(session, deps, tenant_id, now).run(by_tenant[tenant_id])
+            batch = TenantBatch(session, deps, tenant_id, now)
+            await (batch.run_state if state else batch.run)(by_tenant[tenant_id])
 
     return handle
 
