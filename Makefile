@@ -37,12 +37,12 @@ status: install
 demo: up
 
 test: install lint ## the whole suite: unit, integration and e2e, against real PostgreSQL and the real broker
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile libs services tools tests/architecture tests/api $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile libs services tools tests/architecture tests/api tests/state $(PYTEST_ARGS)
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)  # one platform, on its own: as a user runs it
 	$(PY) -m pytest tests/chaos $(PYTEST_ARGS)  # the short fault-injection run, on a platform of its own
 
 test-unit: install
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile libs services tools tests/architecture tests/api $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile libs services tools tests/architecture tests/api tests/state $(PYTEST_ARGS)
 
 test-e2e: install
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
