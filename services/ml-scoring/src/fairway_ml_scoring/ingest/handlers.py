@@ -141,13 +141,13 @@ class _Batch:
             )
             self.touched[t] |= {p.profileId, p.restoredId}
         elif isinstance(p, ProfileState) and p.mergedInto is not None:
-            self.gone[t] |= await self.repo.merge(t, p.mergedInto, p.profile.profileId, [])
+            self.gone[t] |= await self.log(t).merge(p.mergedInto, p.profile.profileId, [])
             self.touched[t].add(p.mergedInto)
         elif isinstance(p, ProfileErased):
             await self.log(t).erase(p.profileId)
             self.gone[t].add(p.profileId)
         elif isinstance(p, StateTombstone) and p.topic == "crm.identity.state":  # identity's: an erasure
-            await self.repo.erase(t, p.key)
+            await self.log(t).erase(p.key)
             self.gone[t].add(p.key)
         await self.flush()
 
