@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import random
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,7 +72,10 @@ def _poison(value: Any, rnd: random.Random) -> Any:
     return value
 
 
-def _fuzz_sync(base_url: str, headers: dict[str, str], max_examples: int, stateful_steps: int,
+HeadersFor = Callable[[str], dict[str, str]]
+
+
+def _fuzz_sync(base_url: str, headers_for: HeadersFor, max_examples: int, stateful_steps: int,
                report: FuzzReport, lock: threading.Lock) -> None:
     import hypothesis
     import requests
@@ -94,6 +98,12 @@ def _fuzz_sync(base_url: str, headers: dict[str, str], max_examples: int, statef
         phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
     )
 
+    tenants = itertools.count(1)
+
+    def fresh_headers() -> dict[str, str]:
+        with lock:
+            return headers_for(f"fuzz-{next(tenants)}")
+
     def note(case: Any, response: Any) -> None:
         with lock:
             report.requests += 1
@@ -106,6 +116,7 @@ def _fuzz_sync(base_url: str, headers: dict[str, str], max_examples: int, statef
         @settings
         @given(case=operation.as_strategy(), poison=st.integers(0, 3), rnd=st.randoms(use_true_random=False))
         def run(case: Any, poison: int, rnd: random.Random) -> None:
+            headers = fresh_headers()
             if poison == 0 and isinstance(case.body, dict | list):
                 # Sent by hand: a lone surrogate only travels as a JSON escape (\ud800), which the client's own
                 # encoder refuses to write.
@@ -120,15 +131,18 @@ def _fuzz_sync(base_url: str, headers: dict[str, str], max_examples: int, statef
 
         try:
             run()
-        except Exception as exc:  # every operation is tried; all failures are reported together
-            report.failures.append(f"{operation.label}: {_brief(exc)}")
+        except (Exception, BaseExceptionGroup) as exc:  # every operation is tried; all failures reported together
+            report.failures.extend(f"{operation.label}: {text}" for text in _briefs(exc))
 
     if stateful_steps:
         machine = schema.as_state_machine()
 
         class Stateful(machine):  # type: ignore[misc, valid-type]
+            def setup(self) -> None:  # a scenario: one tenant from its first request to its last
+                self.headers = fresh_headers()
+
             def get_call_kwargs(self, case: Any) -> dict[str, Any]:
-                return {"session": session, "headers": headers, "timeout": 60}
+                return {"session": session, "headers": self.headers, "timeout": 60}
 
             def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
                 note(case, response)
@@ -139,7 +153,8 @@ def _fuzz_sync(base_url: str, headers: dict[str, str], max_examples: int, statef
                 except Exception as exc:
                     with lock:
                         if len(report.failures) < 50:
-                            report.failures.append(f"stateful {case.operation.label}: {_brief(exc)}")
+                            report.failures.extend(f"stateful {case.operation.label}: {text}"
+                                                   for text in _briefs(exc))
 
         try:
             Stateful.run(settings=hypothesis.settings(
@@ -149,7 +164,7 @@ def _fuzz_sync(base_url: str, headers: dict[str, str], max_examples: int, statef
             if "no link definitions" in str(exc):  # nothing to chain: the operations are independent reads
                 report.notes.append("stateful: no links between operations")
             else:
-                report.failures.append(f"stateful: {_brief(exc)}")
+                report.failures.extend(f"stateful: {text}" for text in _briefs(exc))
         else:
             report.notes.append("stateful: ran")
 
@@ -178,23 +193,40 @@ def _no_server_error() -> Any:
     return _CHECK
 
 
-def _brief(exc: BaseException) -> str:
-    """Schemathesis' failure report without the traceback noise: what failed, what came back, how to repeat it."""
-    lines = [line.strip() for line in str(exc).splitlines()]
-    keep = [line for line in lines if line.startswith(("- ", "Received", "Documented", "[", "`", "curl"))]
-    return "\n    ".join(keep or lines[:12])
+def _leaves(exc: BaseException) -> Iterator[tuple[BaseException, list[str]]]:
+    """Each failure in `exc` with the notes it inherits: Schemathesis raises a FailureGroup when several checks
+    fail on one response, Hypothesis an ExceptionGroup when it found several distinct bugs in one operation."""
+    notes = list(getattr(exc, "__notes__", []))
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            for leaf, inner_notes in _leaves(inner):
+                yield leaf, [*inner_notes, *notes]
+    else:
+        yield exc, notes
 
 
-async def fuzz_openapi(app: FastAPI, *, headers: dict[str, str], max_examples: int = 25,
+def _briefs(exc: BaseException) -> list[str]:
+    """Every failure in `exc`, each without the traceback noise: what failed, what came back, how to repeat it."""
+    out = []
+    for leaf, notes in _leaves(exc):
+        title = getattr(leaf, "title", None) or type(leaf).__name__
+        message = str(leaf) or getattr(leaf, "message", "")
+        lines = [line.strip() for line in "\n".join([message, *notes]).splitlines() if line.strip()]
+        keep = [line for line in lines if line.startswith(("- ", "Received", "Documented", "[", "`", "curl"))]
+        out.append("\n    ".join([title, *(keep or lines[:12])]))
+    return out
+
+
+async def fuzz_openapi(app: FastAPI, *, headers_for: HeadersFor, max_examples: int = 25,
                        stateful_steps: int = 20, before: Callable[[str], Any] | None = None) -> FuzzReport:
-    """Serve `app` and run Schemathesis against it with `headers` (a bearer token) on every request; returns what
-    it sent and every failure (an empty `failures` list is a pass)."""
+    """Serve `app` and run Schemathesis against it; `headers_for(tenant)` gives the headers (a bearer token) of
+    each example's own tenant. Returns what it sent and every failure (an empty `failures` list is a pass)."""
     report = FuzzReport()
     async with serve_http(app) as base_url:
         async with httpx.AsyncClient(base_url=base_url) as http:
             assert (await http.get("/healthz")).status_code == 200
         if before is not None:
             await before(base_url)
-        await asyncio.to_thread(_fuzz_sync, base_url, headers, max_examples, stateful_steps, report,
+        await asyncio.to_thread(_fuzz_sync, base_url, headers_for, max_examples, stateful_steps, report,
                                 threading.Lock())
     return report

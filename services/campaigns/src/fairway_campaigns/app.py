@@ -46,7 +46,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     clock = clock or SystemClock()
     dispatch = dispatch or DispatchService()
     promotion_events = promotions.PromotionEvents(dispatch, registry, clock)
-    state = CampaignsState(clock=clock, batch_size=settings.fanout_batch_size, dispatch=dispatch)
+    state = CampaignsState(clock=clock, batch_size=settings.fanout_batch_size, dispatch=dispatch,
+                           ai_timeout_seconds=settings.ai_timeout_seconds)
     audience_handler = audience.AudienceHandler()
     return create_service(
         ServiceDefinition(

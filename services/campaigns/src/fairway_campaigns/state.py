@@ -14,4 +14,5 @@ if TYPE_CHECKING:
 class CampaignsState:
     clock: Clock = field(default_factory=SystemClock)
     batch_size: int = 500  # recipients per fan-out transaction
+    ai_timeout_seconds: float = 20.0  # content/generate's wait for the AI gateway
     dispatch: Dispatcher | None = None  # the dispatch concept's in-process door to Messaging

@@ -107,9 +107,10 @@ async def cancel_campaign(campaign_id: CampaignIdPath, session: SessionDep, stat
 @router.post("/{campaign_id}/content/generate", response_model=GenerateOut,
              responses=error_responses(404, 409, 503))
 async def generate_content(campaign_id: CampaignIdPath, body: GenerateIn, session: SessionDep, rpc: RpcDep,
-                           now: NowDep, principal: Writer) -> GenerateOut:
+                           state: StateDep, now: NowDep, principal: Writer) -> GenerateOut:
     """Copy from the AI gateway (tone, length, emoji) for a DRAFT's channel text or as its A/B test's variants."""
-    result, campaign = await content.generate(session, rpc, principal.tenant_id, campaign_id, body, now)
+    result, campaign = await content.generate(session, rpc, principal.tenant_id, campaign_id, body, now,
+                                              state.ai_timeout_seconds)
     return GenerateOut(
         variants=[GeneratedVariant(id=v.id, content=v.content, approach=v.approach) for v in result.variants],
         source=result.source, decisionId=result.decisionId, requiresApproval=result.requiresApproval,

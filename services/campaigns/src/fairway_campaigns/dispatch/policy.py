@@ -3,11 +3,20 @@ stable hash. Times are aware datetimes; zones are IANA names, so daylight-saving
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime, time, timedelta
-from typing import Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 Channel = Literal["EMAIL", "SMS", "PUSH"]
 CHANNELS: tuple[Channel, ...] = ("EMAIL", "SMS", "PUSH")
@@ -15,12 +24,29 @@ MIN_STO_CONFIDENCE = 0.3  # below it a member's own send-time profile is not tru
 DEFAULT_SEND_HOUR = 10  # when nobody in the club has a confident profile yet
 
 
+_CLOCK_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+
+
+def _clock_time(value: Any) -> Any:
+    """Only "HH:MM" or "HH:MM:SS": JSON Schema's `format: time` (what a plain `time` documents) demands a zone
+    offset, and pydantic alone would also take seconds as a number or fractions that the answer echoes back."""
+    if isinstance(value, str) and not re.fullmatch(_CLOCK_TIME, value):
+        raise ValueError("a local time as HH:MM or HH:MM:SS")
+    if not isinstance(value, str | time):
+        raise ValueError("a local time as HH:MM or HH:MM:SS")
+    return value
+
+
+ClockTime = Annotated[time, BeforeValidator(_clock_time),
+                      WithJsonSchema({"type": "string", "pattern": _CLOCK_TIME, "examples": ["21:00", "07:30:00"]})]
+
+
 class QuietHours(BaseModel):
     """No marketing from `start` until `end`, local to the recipient (wraps midnight when start > end)."""
 
     model_config = ConfigDict(frozen=True)
-    start: time
-    end: time
+    start: ClockTime
+    end: ClockTime
 
     @model_validator(mode="after")
     def _span(self) -> QuietHours:
