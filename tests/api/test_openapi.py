@@ -64,9 +64,9 @@ SERVICES = [
     Api("fairway_segmentation", _fixed({"maintenance": False, "ai_timeout_seconds": 0.5})),
     Api("fairway_ml_scoring", _ml_scoring),
     Api("fairway_ai_gateway"),
-    Api("fairway_campaigns", _fixed({"ai_timeout_seconds": 0.5}), max_examples=20, stateful_steps=20),
-    Api("fairway_journeys", _fixed({"ai_timeout_seconds": 0.5}), max_examples=20, stateful_steps=20),
-    Api("fairway_social", _social, max_examples=20, stateful_steps=20),
+    Api("fairway_campaigns", _fixed({"ai_timeout_seconds": 0.5}), max_examples=50, stateful_steps=50),
+    Api("fairway_journeys", _fixed({"ai_timeout_seconds": 0.5}), max_examples=50, stateful_steps=50),
+    Api("fairway_social", _social, max_examples=50, stateful_steps=50),
 ]
 
 

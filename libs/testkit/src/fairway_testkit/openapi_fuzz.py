@@ -9,6 +9,7 @@ follows the links it infers between operations (create, then read, change, delet
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
@@ -217,14 +218,100 @@ def _briefs(exc: BaseException) -> list[str]:
     return out
 
 
+# Hostile inputs every operation must refuse with a 4xx naming the part at fault; Schemathesis finds them only by
+# luck, so each is sent to every operation it applies to.
+_NOT_AN_ID = ("000000000000000000000000000000000000", "not-an-id", "1" * 300)
+_BAD_CURSORS = (
+    base64.urlsafe_b64encode(b'"zzz"').decode().rstrip("="),  # JSON, but not a key of ours
+    base64.urlsafe_b64encode(b"[" * 3000 + b"]" * 3000).decode().rstrip("="),  # nested far too deep
+    "not base64 !",
+)
+_BODY_PROBES: tuple[tuple[str, bytes, int, str], ...] = (
+    ("NUL in a string", b'{"name": "a\\u0000b", "x": ["a\\u0000"]}', 422, "body."),
+    ("lone surrogate", b'{"name": "a\\ud800", "x": ["\\udfff"]}', 422, "body."),
+    ("nested 3000 deep", b'{"a": ' + b"[" * 3000 + b"]" * 3000 + b"}", 422, "body.a"),
+    ("2 MB body", b'{"name": "' + b"x" * (2 * 1024 * 1024) + b'"}', 413, ""),
+)
+
+
+def _fields(response: httpx.Response) -> list[str]:
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        return []
+    return [d.get("field", "") for d in detail if isinstance(d, dict)] if isinstance(detail, list) else []
+
+
+async def probe_hostile(http: httpx.AsyncClient, doc: dict[str, Any], headers_for: HeadersFor) -> tuple[int, list[str]]:
+    """Send every operation of `doc` the inputs of issue 19 (ids that are not UUIDs, cursors it did not issue, NUL
+    characters, lone surrogates, deep nesting, an oversized body); returns the number of requests and a line per
+    answer that is not the documented refusal."""
+    failures: list[str] = []
+    sent = 0
+    headers = headers_for("fuzz-probe")
+
+    async def probe(what: str, method: str, path: str, *, expect: set[int], field: str | None = None,
+                    **kwargs: Any) -> None:
+        nonlocal sent
+        sent += 1
+        r = await http.request(method, path, headers={**headers, **kwargs.pop("headers", {})}, **kwargs)
+        problems = []
+        if r.status_code not in expect:
+            problems.append(f"status {r.status_code}, expected {sorted(expect)}")
+        elif r.status_code >= 400:
+            body = r.json() if r.headers.get("content-type", "").startswith("application/json") else None
+            if not isinstance(body, dict) or not isinstance(body.get("error"), str):
+                problems.append("not the documented error body")
+            elif r.status_code == 422 and field is not None and not any(
+                    f.startswith(field) or f.rsplit(".", 1)[-1] == field for f in _fields(r)):  # query.cursor
+                problems.append(f"422 naming {_fields(r)}, not {field!r}")
+        if problems:
+            failures.append(f"{method} {path} ({what}): {'; '.join(problems)}: {r.text[:300]}")
+
+    for template, item in doc.get("paths", {}).items():
+        for method, operation in item.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            params = [*item.get("parameters", []), *operation.get("parameters", [])]
+            path_params = [p["name"] for p in params if p.get("in") == "path"]
+
+            def fill(value: str, template: str = template, path_params: list[str] = path_params) -> str:
+                for name in path_params:
+                    template = template.replace("{" + name + "}", value)
+                return template
+
+            sample = fill("00000000-0000-7000-8000-000000000000")
+            for value in _NOT_AN_ID if path_params else ():
+                await probe(f"path id {value[:12]}", method.upper(), fill(value), expect={404, 422})
+            if path_params:
+                await probe("NUL in the path", method.upper(), fill("a%00b"), expect={422}, field="path")
+            for p in params:
+                if p.get("in") != "query":
+                    continue
+                await probe(f"NUL in query {p['name']}", method.upper(), sample, params={p["name"]: "a\x00b"},
+                            expect={422}, field=f"query.{p['name']}")
+                if p["name"] == "cursor":
+                    for cursor in _BAD_CURSORS:
+                        await probe(f"cursor {cursor[:12]}", method.upper(), sample, params={"cursor": cursor},
+                                    expect={422, 404}, field="cursor")
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                for what, body, status, field in _BODY_PROBES:
+                    await probe(what, method.upper(), sample, content=body, expect={status}, field=field,
+                                headers={"content-type": "application/json"})
+    return sent, failures
+
+
 async def fuzz_openapi(app: FastAPI, *, headers_for: HeadersFor, max_examples: int = 25,
                        stateful_steps: int = 20, before: Callable[[str], Any] | None = None) -> FuzzReport:
     """Serve `app` and run Schemathesis against it; `headers_for(tenant)` gives the headers (a bearer token) of
     each example's own tenant. Returns what it sent and every failure (an empty `failures` list is a pass)."""
     report = FuzzReport()
     async with serve_http(app) as base_url:
-        async with httpx.AsyncClient(base_url=base_url) as http:
+        async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
             assert (await http.get("/healthz")).status_code == 200
+            sent, failures = await probe_hostile(http, (await http.get("/openapi.json")).json(), headers_for)
+            report.requests += sent
+            report.failures.extend(failures)
         if before is not None:
             await before(base_url)
         await asyncio.to_thread(_fuzz_sync, base_url, headers_for, max_examples, stateful_steps, report,

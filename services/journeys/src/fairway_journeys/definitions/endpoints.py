@@ -1,6 +1,7 @@
 """/api/v1/journeys: definitions, versions and lifecycle."""
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -19,7 +20,7 @@ from fairway_journeys.definitions.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/journeys", tags=["journeys"], responses=error_responses(401, 403, 404, 409, 422))
-CURSOR = CursorCodec(str)
+CURSOR = CursorCodec(uuid.UUID)  # a journey's id (UUIDv7): a cursor holding anything else is a 422 "cursor"
 
 
 @router.post("", response_model=JourneyOut, status_code=201)
@@ -37,8 +38,8 @@ async def list_journeys(session: SessionDep, principal: Reader,
                         limit: Annotated[int, Query(ge=1, le=200)] = 50) -> JourneyPage:
     """Newest first; pass `nextCursor` back as `cursor` for the next page."""
     rows = await JourneyRepository(session, principal.tenant_id).page(
-        status=status, after=CURSOR.decode(cursor), limit=limit + 1)
-    page = paginate(rows, limit, CURSOR, key=lambda j: j.id)
+        status=status, after=str(after) if (after := CURSOR.decode(cursor)) else None, limit=limit + 1)
+    page = paginate(rows, limit, CURSOR, key=lambda j: uuid.UUID(j.id))
     items = [await service.view(session, principal.tenant_id, j) for j in page.items]
     return JourneyPage(items=items, nextCursor=page.next_cursor)
 

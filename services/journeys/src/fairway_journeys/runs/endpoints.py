@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -18,7 +19,13 @@ from fairway_journeys.runs.schemas import EnrolIn, EnrolOut, RunOut, RunPage, Ru
 
 DepsDep = Annotated[RunDeps, Depends(run_deps)]
 router = APIRouter(prefix="/api/v1", tags=["runs"], responses=error_responses(401, 403, 404, 409, 422))
-CURSOR = CursorCodec(str)
+CURSOR = CursorCodec(uuid.UUID)  # a run's id (UUIDv7): a cursor holding anything else is a 422 "cursor"
+
+
+def _after(cursor: str | None) -> str | None:
+    after = CURSOR.decode(cursor)
+    return str(after) if after is not None else None
+
 _SPLIT = re.compile(r"[\s,;]+")
 
 
@@ -47,9 +54,8 @@ async def journey_runs(journey_id: JourneyIdPath, session: SessionDep, deps: Dep
                        cursor: Annotated[str | None, Query()] = None,
                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> RunPage:
     await definitions.get(JourneyRepository(session, principal.tenant_id), journey_id)
-    rows = await RunRepository(session, principal.tenant_id).page(journey_id, None, status, CURSOR.decode(cursor),
-                                                                  limit + 1)
-    page = paginate(rows, limit, CURSOR, key=lambda r: r.id)
+    rows = await RunRepository(session, principal.tenant_id).page(journey_id, None, status, _after(cursor), limit + 1)
+    page = paginate(rows, limit, CURSOR, key=lambda r: uuid.UUID(r.id))
     return RunPage(items=await _out(session, deps, principal.tenant_id, page.items), nextCursor=page.next_cursor)
 
 
@@ -59,9 +65,8 @@ async def member_runs(profile_id: ProfileIdPath, session: SessionDep, deps: Deps
                       cursor: Annotated[str | None, Query()] = None,
                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> RunPage:
     """A member's runs, newest first, each with the step it is on and why it is there."""
-    rows = await RunRepository(session, principal.tenant_id).page(None, profile_id, status, CURSOR.decode(cursor),
-                                                                  limit + 1)
-    page = paginate(rows, limit, CURSOR, key=lambda r: r.id)
+    rows = await service.member_runs(session, principal.tenant_id, profile_id, status, _after(cursor), limit + 1)
+    page = paginate(rows, limit, CURSOR, key=lambda r: uuid.UUID(r.id))
     return RunPage(items=await _out(session, deps, principal.tenant_id, page.items), nextCursor=page.next_cursor)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils import uuid7
 
+from fairway_chassis import NotFound
 from fairway_journeys.db import journeys as journeys_table
 from fairway_journeys.db import split_winners
 from fairway_journeys.definitions.model import Definition
@@ -191,6 +192,16 @@ async def end_runs(session: AsyncSession, deps: RunDeps, tenant_id: str, runs: S
         engine.end(run, status, reason, goal_event_id=goal_event_id)
     await writes.flush(session, deps.scheduler)
     return len(runs)
+
+
+async def member_runs(session: AsyncSession, tenant_id: str, profile_id: str, status: str | None, after: str | None,
+                      limit: int) -> list[Run]:
+    """A member's runs (`limit` of them after `after`); 404 for a profile journeys has never heard of, so an id
+    that is not one (a typo, not a UUID) is not answered with an empty list as if it were a member."""
+    rows = await RunRepository(session, tenant_id).page(None, profile_id, status, after, limit)
+    if not rows and after is None and not await MemberRepository(session, tenant_id).load([profile_id]):
+        raise NotFound(f"no member {profile_id!r}")
+    return rows
 
 
 def explain(run: Run, step: Any, due: datetime | None) -> str:
