@@ -76,6 +76,7 @@ async def test_api_matches_its_openapi(api: Api, settings_for: Callable[..., Any
         settings = settings_for(import_module(f"{api.package}.settings").Settings, **values)
         app = import_module(f"{api.package}.app").create_app(settings)
         report = await fuzz_openapi(app, headers_for=lambda tenant: auth_headers(tenant, ["admin"]),
+                                    max_body_bytes=settings.max_body_bytes,
                                     max_examples=api.max_examples, stateful_steps=api.stateful_steps)
     print(f"{api.package}: {report.operations} operations, {report.requests} requests, statuses {report.statuses}, "
           f"{'; '.join(report.notes)}")
